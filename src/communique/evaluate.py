@@ -1,0 +1,121 @@
+"""Evaluate a run on labelled data: metrics with intervals, predictions, confusion matrix, slices.
+
+Example:
+    >>> result = evaluate("runs/minilm", split="test")
+    >>> round(result["overall"]["accuracy"], 3)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from .data import read_records
+from .errors import CommuniqueError
+from .labels import LABELS
+from .metrics import classification_report, format_report, slice_metrics, to_ids
+from .models import StanceModel, load_model
+from .rundir import require_run, write_json, write_model_card
+
+log = logging.getLogger(__name__)
+
+SLICE_COLUMNS = ("group", "voice", "tags")  # always sliced when present; add more with `slices=`
+
+
+def predict_records(model: StanceModel, records: Sequence[dict[str, Any]]) -> np.ndarray:
+    return model.predict_proba([r["text"] for r in records])
+
+
+def write_predictions(path: Path, records: Sequence[dict[str, Any]], probs: np.ndarray) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for rec, p in zip(records, probs):
+            row = {"id": rec["id"], "text": rec["text"], "label": rec.get("label"),
+                   "predicted": LABELS[int(p.argmax())], "confidence": float(p.max()),
+                   "probs": {label: round(float(v), 6) for label, v in zip(LABELS, p)}}
+            for k in ("also", "group", "voice", "tags", "rule", "pair"):
+                if k in rec:
+                    row[k] = rec[k]
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def write_confusion(out: Path, confusion: list[list[int]], title: str) -> None:
+    with (out / "confusion.csv").open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["gold \\ predicted", *LABELS])
+        for label, row in zip(LABELS, confusion):
+            w.writerow([label, *row])
+    from .plots import plot_confusion
+
+    fig = plot_confusion(confusion, title=title)
+    fig.savefig(out / "confusion.png", dpi=120, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def resolve_data(run_dir: Path, data: Sequence[str] | None, split: str) -> tuple[list[str], str]:
+    """The files to evaluate on and a name for the output folder."""
+    if data:
+        return list(data), Path(data[0]).stem
+    cfg = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
+    files = cfg["data"].get(split)
+    if not files:
+        raise CommuniqueError(f"{run_dir}/config.yaml: data.{split} is empty; pass --data FILE")
+    return files, split
+
+
+def evaluate(run_dir: str | Path, data: Sequence[str] | None = None, split: str = "test",
+             out_dir: str | Path | None = None, slices: Sequence[str] = (), n_boot: int = 1000,
+             seed: int = 0, model: StanceModel | None = None) -> dict[str, Any]:
+    """Score labelled data with a run's model and write metrics, predictions and plots.
+
+    Args:
+        run_dir: a finished run directory.
+        data: labelled files to evaluate on; default is the config's ``split`` files.
+        split: ``test`` or ``dev`` when ``data`` is not given.
+        out_dir: where to write (default ``RUN/eval/<split or file stem>``).
+        slices: extra metadata columns to break metrics down by.
+    Returns:
+        ``{"overall": ..., "slices": ..., ...}`` as also saved to ``metrics.json``.
+    """
+    run_dir = require_run(run_dir)
+    files, name = resolve_data(run_dir, data, split)
+    out = Path(out_dir) if out_dir else run_dir / "eval" / name
+    out.mkdir(parents=True, exist_ok=True)
+    model = model or load_model(run_dir)
+    records = read_records(files)
+    log.info("scoring %d sentences from %s", len(records), ", ".join(files))
+    probs = predict_records(model, records)
+    y_true, y_pred = to_ids([r["label"] for r in records]), probs.argmax(1)
+    result: dict[str, Any] = {
+        "run": str(run_dir), "data": files,
+        "overall": classification_report(y_true, y_pred, probs, also=[r.get("also") or [] for r in records],
+                                         n_boot=n_boot, seed=seed),
+        "slices": slice_metrics(records, y_true, y_pred, [*SLICE_COLUMNS, *slices]),
+    }
+    write_predictions(out / "predictions.jsonl", records, probs)
+    write_confusion(out, result["overall"]["confusion"], f"{run_dir.name} on {name}")
+    write_json(out / "metrics.json", result)
+    (out / "report.txt").write_text(format_report(result["overall"], f"{run_dir.name} on {name}") + "\n",
+                                    encoding="utf-8")
+    if name == "test" and out_dir is None:
+        write_model_card(run_dir)
+    result["out_dir"] = str(out)
+    return result
+
+
+def errors(predictions: str | Path, k: int = 20) -> list[dict[str, Any]]:
+    """The ``k`` most confident wrong predictions from a predictions.jsonl file."""
+    rows = [json.loads(line) for line in Path(predictions).read_text(encoding="utf-8").splitlines() if line]
+    wrong = [r for r in rows if r.get("label") and r["predicted"] != r["label"]]
+    return sorted(wrong, key=lambda r: -r["confidence"])[:k]
+
+
+__all__ = ["evaluate", "errors"]

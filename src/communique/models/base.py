@@ -1,0 +1,99 @@
+"""The interface every model family offers, and the registry that builds or loads them.
+
+A model directory holds ``model.json`` (family, labels, temperature, settings)
+beside the family's own weight files; nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..calibration import apply_temperature, fit_temperature
+from ..errors import RunDirError
+from ..labels import LABELS
+
+META = "model.json"
+
+
+class StanceModel(ABC):
+    """Sentence stance classifier. ``predict_proba`` columns follow ``classes_`` (= LABELS)."""
+
+    family: ClassVar[str]
+    classes_: tuple[str, ...] = LABELS
+    temperature_: float = 1.0
+
+    @abstractmethod
+    def fit(self, train, dev=None, work_dir: Path | None = None, resume: bool = False) -> "StanceModel":
+        """Train on a labelled `datasets.Dataset`; ``dev`` drives early stopping where used."""
+
+    @abstractmethod
+    def logits(self, texts: Sequence[str]) -> np.ndarray:
+        """Uncalibrated scores, shape (n, len(LABELS))."""
+
+    @abstractmethod
+    def _save_weights(self, path: Path) -> dict[str, Any]:
+        """Write weights into ``path``; return settings needed to load them."""
+
+    @classmethod
+    @abstractmethod
+    def _load_weights(cls, path: Path, settings: dict[str, Any]) -> "StanceModel":
+        """Rebuild a fitted model from ``path``."""
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Calibrated probabilities, shape (n, 5), columns in label order."""
+        return apply_temperature(self.logits(list(texts)), self.temperature_)
+
+    def predict(self, texts: Sequence[str]) -> list[str]:
+        return [LABELS[i] for i in self.predict_proba(texts).argmax(1)]
+
+    def calibrate(self, texts: Sequence[str], label_ids: np.ndarray) -> float:
+        """Fit temperature scaling on held-out data (dev) and keep it."""
+        self.temperature_ = fit_temperature(self.logits(list(texts)), label_ids)
+        return self.temperature_
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        settings = self._save_weights(path)
+        meta = {"family": self.family, "labels": list(LABELS), "temperature": self.temperature_,
+                "settings": settings}
+        (path / META).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        return path
+
+
+def _families() -> dict[str, type[StanceModel]]:
+    from .embedding import EmbeddingModel
+    from .tfidf import TfidfModel
+    from .transformer import TransformerModel
+
+    return {cls.family: cls for cls in (TransformerModel, TfidfModel, EmbeddingModel)}
+
+
+def build_model(model_cfg, training_cfg) -> StanceModel:
+    """An unfitted model of the configured family."""
+    return _families()[model_cfg.family](model_cfg, training_cfg)
+
+
+def load_model(path: str | Path) -> StanceModel:
+    """Load a fitted model from a model dir or a run dir (which holds ``model/``)."""
+    path = Path(path)
+    if (path / "model" / META).is_file():
+        path = path / "model"
+    meta_file = path / META
+    if not meta_file.is_file():
+        raise RunDirError(f"{path}: no {META} here; is this a finished run directory?")
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    if meta.get("labels") != list(LABELS):
+        raise RunDirError(f"{meta_file}: model labels {meta.get('labels')} differ from {list(LABELS)}")
+    families = _families()
+    if meta.get("family") not in families:
+        raise RunDirError(f"{meta_file}: unknown model family {meta.get('family')!r}")
+    model = families[meta["family"]]._load_weights(path, meta["settings"])
+    model.temperature_ = float(meta.get("temperature", 1.0))
+    return model

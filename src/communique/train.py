@@ -1,0 +1,135 @@
+"""Train a model from a config and write a self-describing run directory.
+
+Runs unchanged as one process or under ``torchrun --nproc_per_node=N`` (gloo on
+CPU, NCCL on GPUs); only rank 0 writes files.
+
+Example:
+    >>> run = train("configs/tfidf.yaml", out_dir="runs/tfidf", force=True)
+    >>> (run / "model" / "model.json").exists()
+    True
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .config import Config, load_config, save_config
+from .data import label_ids, load_labelled, split_by_group
+from .metrics import classification_report
+from .models import build_model
+from .rundir import (environment, is_main_process, now, prepare_run_dir, read_env, update_env, write_json,
+                     write_model_card)
+
+log = logging.getLogger(__name__)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _attach_log(run_dir: Path) -> logging.Handler | None:
+    if not is_main_process():
+        return None
+    handler = logging.FileHandler(run_dir / "train.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    for name in ("communique", "transformers"):
+        logging.getLogger(name).addHandler(handler)
+    logging.getLogger("communique").setLevel(logging.INFO)
+    return handler
+
+
+def load_splits(cfg: Config):
+    """Train and dev Datasets from the config (dev split off by group when not given)."""
+    train_ds = load_labelled(cfg.data.train)
+    if cfg.data.dev:
+        dev_ds = load_labelled(cfg.data.dev)
+    else:
+        train_ds, dev_ds = split_by_group(train_ds, cfg.data.dev_fraction, cfg.training.seed)
+    if cfg.data.limit:
+        train_ds = train_ds.shuffle(seed=cfg.training.seed).select(range(min(cfg.data.limit, len(train_ds))))
+    leaked = set(train_ds["group"]) & set(dev_ds["group"])
+    if leaked:
+        log.warning("groups in both train and dev: %s", ", ".join(sorted(leaked)))
+    return train_ds, dev_ds
+
+
+def default_out(config_path: str | Path | None) -> Path:
+    return Path("runs") / (Path(config_path).stem if config_path else "run")
+
+
+def train(config: Config | str | Path, out_dir: str | Path | None = None, overrides: list[str] | None = None,
+          force: bool = False, resume: bool = False) -> Path:
+    """Train the configured model; return the run directory.
+
+    Args:
+        config: a :class:`Config` or the path of a YAML config.
+        out_dir: run directory (default ``runs/<config name>``).
+        overrides: ``section.key=value`` strings applied to a YAML config.
+        force: overwrite an existing run directory.
+        resume: continue an interrupted transformer run from its last checkpoint.
+    """
+    cfg = config if isinstance(config, Config) else load_config(config, overrides)
+    run_dir = Path(out_dir) if out_dir else default_out(None if isinstance(config, Config) else config)
+    if resume and not (run_dir / "config.yaml").is_file():
+        resume = False  # nothing to resume: start fresh
+    run_dir = prepare_run_dir(run_dir, force=force, resume=resume)
+    if cfg.training.threads:
+        torch.set_num_threads(cfg.training.threads)
+    seed_everything(cfg.training.seed)
+    handler = _attach_log(run_dir)
+    start = time.time()
+    try:
+        if is_main_process():
+            save_config(cfg, run_dir / "config.yaml")
+            update_env(run_dir, **environment(cfg.training.seed), status="running", started=now())
+        log.info("loading data")
+        train_ds, dev_ds = load_splits(cfg)
+        log.info("train %d sentences (%d groups), dev %d sentences (%d groups)", len(train_ds),
+                 len(set(train_ds["group"])), len(dev_ds), len(set(dev_ds["group"])))
+        model = build_model(cfg.model, cfg.training)
+        log.info("fitting %s model", cfg.model.family)
+        model.fit(train_ds, dev_ds, work_dir=run_dir, resume=resume)
+        if not is_main_process():
+            return run_dir
+        dev_texts, dev_y = list(dev_ds["text"]), label_ids(dev_ds)
+        raw_probs = model.predict_proba(dev_texts)
+        metrics = {"data": {"train": len(train_ds), "dev": len(dev_ds)},
+                   "dev_uncalibrated_ece": classification_report(dev_y, raw_probs.argmax(1), raw_probs,
+                                                                 n_boot=0)["calibration"]["ece"]}
+        if cfg.training.calibrate:
+            t = model.calibrate(dev_texts, dev_y)
+            log.info("temperature %.3f fitted on dev", t)
+        probs = model.predict_proba(dev_texts)
+        metrics["temperature"] = model.temperature_
+        metrics["dev"] = classification_report(dev_y, probs.argmax(1), probs, also=dev_ds["also"],
+                                               seed=cfg.training.seed)
+        metrics["training"] = getattr(model, "trainer_state_", None)
+        model.save(run_dir / "model")
+        write_json(run_dir / "metrics.json", metrics)
+        wall = time.time() - start
+        update_env(run_dir, status="finished", finished=now(), wall_time_s=round(wall, 1))
+        if not cfg.training.keep_checkpoints and (run_dir / "checkpoints").exists():
+            import shutil
+
+            shutil.rmtree(run_dir / "checkpoints")
+        write_model_card(run_dir)
+        log.info("dev accuracy %.3f, macro-F1 %.3f; run written to %s (%.0f s)", metrics["dev"]["accuracy"],
+                 metrics["dev"]["macro_f1"], run_dir, wall)
+        return run_dir
+    except BaseException as e:
+        if is_main_process() and read_env(run_dir).get("status") == "running":
+            update_env(run_dir, status="running", interrupted=now(), error=repr(e)[:500])
+        raise
+    finally:
+        if handler is not None:
+            for name in ("communique", "transformers"):
+                logging.getLogger(name).removeHandler(handler)
+            handler.close()
