@@ -53,6 +53,24 @@ def cmd_predict(a: argparse.Namespace) -> None:
             print(f"{row['label']:<10} {row['confidence']:.2f}  {row['text']}\n           {probs}")
 
 
+def cmd_score(a: argparse.Namespace) -> None:
+    from .score import ScoreOptions, score
+
+    opts = ScoreOptions(id_field=a.id_field, text_field=a.text_field, min_confidence=a.min_confidence,
+                        on_error=a.on_error, chunk_articles=a.chunk, force=a.force)
+    if a.threads:
+        import torch
+
+        torch.set_num_threads(a.threads)
+    if a.engine == "ray":
+        from .ray_engine import score_ray
+
+        result = score_ray(a.inputs, a.model, a.out, opts, address=a.ray_address)
+    else:
+        result = score(a.inputs, a.model, a.out, opts, summary=a.summary)
+    print(json.dumps(result, indent=2))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="communique", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
@@ -87,6 +105,31 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("sentences", nargs="*", help="sentences; read from stdin (one per line) when none")
     pr.add_argument("--json", action="store_true", help="one JSON object per line")
     pr.set_defaults(func=cmd_predict)
+
+    sc = sub.add_parser("score", help="segment and label articles in batch (resumable)",
+                        formatter_class=argparse.RawDescriptionHelpFormatter,
+                        description="Split articles into sentences and label each one. Every article appears in "
+                                    "the output; killed and rerun, the same command continues where it stopped.",
+                        epilog="inputs: directories of .txt/.md (recursive), .jsonl/.csv/.parquet with id and text "
+                               "columns (other columns are carried through), or - for JSONL on stdin")
+    sc.add_argument("inputs", nargs="+", metavar="INPUT", help="articles to score")
+    sc.add_argument("--model", required=True, help="run directory of a trained model")
+    sc.add_argument("--out", required=True, help="output file: .jsonl, .csv or .parquet")
+    sc.add_argument("--summary", help="also write per-article label counts and top sentences (JSONL)")
+    sc.add_argument("--id-field", default="id", help="id column of tabular/JSONL input (default id)")
+    sc.add_argument("--text-field", default="text", help="text column of tabular/JSONL input (default text)")
+    sc.add_argument("--min-confidence", type=float, default=0.0,
+                    help="send predictions below this confidence to `other` (flagged as low_confidence)")
+    sc.add_argument("--on-error", choices=("stop", "skip"), default="stop",
+                    help="malformed input record: stop with file and line (default), or log it to "
+                         "OUT.errors.jsonl and go on")
+    sc.add_argument("--chunk", type=int, default=64, help="articles per checkpoint (default 64)")
+    sc.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
+    sc.add_argument("--force", action="store_true", help="overwrite the output and forget any checkpoint")
+    sc.add_argument("--engine", choices=("local", "ray"), default="local",
+                    help="local process (default) or Ray Data (pip install communique[ray])")
+    sc.add_argument("--ray-address", default=None, help="Ray cluster address (default: $RAY_ADDRESS or local)")
+    sc.set_defaults(func=cmd_score)
 
     return p
 

@@ -1,0 +1,175 @@
+"""Stream articles to score from directories of text files, JSONL, CSV, Parquet or stdin.
+
+Nothing is read whole: files are read one record (or one Parquet batch) at a
+time, so memory stays flat however large the input. Every article is yielded,
+including ones that cannot be scored (empty, undecodable, unreadable), with a
+status and a reason; a malformed record raises :class:`DataError` with file and
+line unless ``on_error="skip"``, in which case it is handed to ``on_skip``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import DataError
+
+TEXT_SUFFIXES = (".txt", ".md")
+
+
+@dataclass
+class Article:
+    id: str
+    text: str | None
+    source: str  # "file:line" or the file path
+    meta: dict[str, Any] = field(default_factory=dict)
+    status: str = "ok"  # ok | empty | undecodable | unreadable
+    reason: str = ""
+
+
+@dataclass
+class SkippedRecord:
+    source: str
+    reason: str
+    raw: str
+
+
+def _checked(article: Article) -> Article:
+    if article.status == "ok" and (article.text is None or not article.text.strip()):
+        article.status, article.reason, article.text = "empty", "no text", None
+    return article
+
+
+def _from_dir(root: Path) -> Iterator[Article]:
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES)
+    for p in files:
+        aid = p.relative_to(root).with_suffix("").as_posix()
+        meta = {"path": str(p)}
+        try:
+            raw = p.read_bytes()
+        except OSError as e:
+            yield Article(aid, None, str(p), meta, "unreadable", f"cannot read file: {e.strerror or e}")
+            continue
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            yield Article(aid, None, str(p), meta, "undecodable", f"not UTF-8 ({e.reason} at byte {e.start})")
+            continue
+        yield _checked(Article(aid, text, str(p), meta))
+
+
+class _Malformed(Exception):
+    pass
+
+
+def _record(where: str, rec: Any, id_field: str, text_field: str) -> Article:
+    if not isinstance(rec, dict):
+        raise _Malformed(f"expected an object, got {type(rec).__name__}")
+    if rec.get(id_field) in (None, ""):
+        raise _Malformed(f"missing id field {id_field!r}")
+    if text_field not in rec:
+        raise _Malformed(f"missing text field {text_field!r} (fields: {', '.join(map(str, rec))})")
+    text = rec[text_field]
+    if text is not None and not isinstance(text, str):
+        raise _Malformed(f"text field {text_field!r} is a {type(text).__name__}, not a string")
+    meta = {k: v for k, v in rec.items() if k not in (id_field, text_field)}
+    return _checked(Article(str(rec[id_field]), text, where, meta))
+
+
+def _jsonl_lines(stream: io.BufferedIOBase, name: str) -> Iterator[tuple[str, Any, str]]:
+    for lineno, raw in enumerate(stream, 1):
+        where = f"{name}:{lineno}"
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            yield where, _Malformed(f"line is not UTF-8 ({e.reason})"), raw[:200].decode("utf-8", "replace")
+            continue
+        if not line.strip():
+            continue
+        try:
+            yield where, json.loads(line), line
+        except json.JSONDecodeError as e:
+            yield where, _Malformed(f"malformed JSON ({e.msg} at column {e.colno})"), line
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[str, Any, str]]:
+    with path.open(encoding="utf-8", newline="", errors="strict") as f:
+        reader = csv.DictReader(f)
+        try:
+            for row in reader:
+                where = f"{path}:{reader.line_num}"
+                if None in row:
+                    yield where, _Malformed("more fields than the header"), json.dumps(row, default=str)
+                else:
+                    yield where, row, ""
+        except UnicodeDecodeError as e:
+            raise DataError(f"{path}: not UTF-8 near line {reader.line_num + 1} ({e.reason})") from None
+        except csv.Error as e:
+            raise DataError(f"{path}:{reader.line_num}: malformed CSV ({e})") from None
+
+
+def _parquet_rows(path: Path) -> Iterator[tuple[str, Any, str]]:
+    import pyarrow.parquet as pq
+
+    n = 0
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=1024):
+        for row in batch.to_pylist():
+            yield f"{path}:row {n}", row, ""
+            n += 1
+
+
+def _records(rows: Iterator[tuple[str, Any, str]], id_field: str, text_field: str, on_error: str,
+             on_skip: Callable[[SkippedRecord], None] | None) -> Iterator[Article]:
+    for where, rec, raw in rows:
+        try:
+            if isinstance(rec, _Malformed):
+                raise rec
+            yield _record(where, rec, id_field, text_field)
+        except _Malformed as e:
+            if on_error != "skip":
+                raise DataError(f"{where}: {e} (use --on-error skip to log such records and go on)") from None
+            if on_skip:
+                on_skip(SkippedRecord(where, str(e), raw[:2000]))
+
+
+def iter_articles(inputs: Sequence[str], id_field: str = "id", text_field: str = "text", on_error: str = "stop",
+                  on_skip: Callable[[SkippedRecord], None] | None = None) -> Iterator[Article]:
+    """Yield every article of every input, in a stable order (so a rerun can resume)."""
+    for spec in inputs:
+        if spec == "-":
+            yield from _records(_jsonl_lines(sys.stdin.buffer, "<stdin>"), id_field, text_field, on_error, on_skip)
+            continue
+        path = Path(spec)
+        if not path.exists():
+            raise DataError(f"{path}: no such file or directory")
+        if path.is_dir():
+            yield from _from_dir(path)
+            continue
+        suffix = path.suffix.lower()
+        if suffix in TEXT_SUFFIXES:
+            yield from _from_dir_file(path)
+        elif suffix in (".jsonl", ".json"):
+            with path.open("rb") as f:
+                yield from _records(_jsonl_lines(f, str(path)), id_field, text_field, on_error, on_skip)
+        elif suffix == ".csv":
+            yield from _records(_csv_rows(path), id_field, text_field, on_error, on_skip)
+        elif suffix == ".parquet":
+            yield from _records(_parquet_rows(path), id_field, text_field, on_error, on_skip)
+        else:
+            raise DataError(f"{path}: unsupported input {suffix!r}; use a directory of .txt/.md files, "
+                            ".jsonl, .csv, .parquet or - for stdin")
+
+
+def _from_dir_file(path: Path) -> Iterator[Article]:
+    """A single .txt/.md file: one article, id = file stem."""
+    for art in _from_dir(path.parent):
+        if art.source == str(path):
+            art.id = path.stem
+            yield art
+            return
