@@ -31,11 +31,14 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
     result = evaluate(a.run, data=a.data, split=a.split, out_dir=a.out, slices=a.slice or (),
                       n_boot=a.bootstrap)
     print(format_report(result["overall"], f"{a.run} on {', '.join(result['data'])}"))
-    for key in ("challenge", "articles"):
-        if key in result:
-            from .report import format_extra
+    if "challenge" in result:
+        from .challenge import format_challenge
 
-            print("\n" + format_extra(key, result[key]))
+        print("\n" + format_challenge(result["challenge"]))
+    if "articles" in result:
+        from .article_eval import format_articles
+
+        print("\n" + format_articles(result["articles"]))
     print(f"\nresults written to {result['out_dir']}")
 
 

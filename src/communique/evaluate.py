@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import yaml
 
+from .article_eval import evaluate_articles
+from .challenge import evaluate_challenge
 from .data import read_records
 from .errors import CommuniqueError
 from .labels import LABELS
@@ -64,16 +66,19 @@ def resolve_data(run_dir: Path, data: Sequence[str] | None, split: str) -> tuple
     """The files to evaluate on and a name for the output folder."""
     if data:
         return list(data), Path(data[0]).stem
-    cfg = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
-    files = cfg["data"].get(split)
+    files = run_config(run_dir)["data"].get(split)
     if not files:
         raise CommuniqueError(f"{run_dir}/config.yaml: data.{split} is empty; pass --data FILE")
     return files, split
 
 
+def run_config(run_dir: Path) -> dict[str, Any]:
+    return yaml.safe_load((Path(run_dir) / "config.yaml").read_text(encoding="utf-8"))
+
+
 def evaluate(run_dir: str | Path, data: Sequence[str] | None = None, split: str = "test",
              out_dir: str | Path | None = None, slices: Sequence[str] = (), n_boot: int = 1000,
-             seed: int = 0, model: StanceModel | None = None) -> dict[str, Any]:
+             seed: int = 0, model: StanceModel | None = None, extras: bool = True) -> dict[str, Any]:
     """Score labelled data with a run's model and write metrics, predictions and plots.
 
     Args:
@@ -82,6 +87,8 @@ def evaluate(run_dir: str | Path, data: Sequence[str] | None = None, split: str 
         split: ``test`` or ``dev`` when ``data`` is not given.
         out_dir: where to write (default ``RUN/eval/<split or file stem>``).
         slices: extra metadata columns to break metrics down by.
+        extras: with the config's split, also score the challenge set and the gold
+            articles (``data.challenge``, ``data.articles``) when they exist.
     Returns:
         ``{"overall": ..., "slices": ..., ...}`` as also saved to ``metrics.json``.
     """
@@ -100,6 +107,13 @@ def evaluate(run_dir: str | Path, data: Sequence[str] | None = None, split: str 
                                          n_boot=n_boot, seed=seed),
         "slices": slice_metrics(records, y_true, y_pred, [*SLICE_COLUMNS, *slices]),
     }
+    if extras and not data:
+        cfg_data = run_config(run_dir)["data"]
+        if cfg_data.get("challenge") and Path(cfg_data["challenge"]).is_file():
+            result["challenge"], c_records, c_probs = evaluate_challenge(model, cfg_data["challenge"])
+            write_predictions(out / "challenge_predictions.jsonl", c_records, c_probs)
+        if cfg_data.get("articles") and (Path(cfg_data["articles"]) / "gold.jsonl").is_file():
+            result["articles"] = evaluate_articles(model, cfg_data["articles"])
     write_predictions(out / "predictions.jsonl", records, probs)
     write_confusion(out, result["overall"]["confusion"], f"{run_dir.name} on {name}")
     write_json(out / "metrics.json", result)

@@ -1,0 +1,45 @@
+"""Assign whole groups to train/dev/test and write data/corpus/{train,dev,test}.jsonl.
+
+Splits are by group, so no conflict or dispute appears in two splits. Test and
+dev groups are listed here explicitly, chosen to span continents, eras and kinds
+of dispute; every other group goes to train. Records keep their file order.
+
+Usage: python data/tools/make_splits.py [SOURCE.jsonl ...]   (default: data/corpus/batches/*.jsonl)
+"""
+
+import glob
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+TEST = {
+    "cuban-missile-crisis-1962", "nagorno-karabakh", "yemen-houthis-red-sea", "iran-hostage-crisis-1979",
+    "taiwan-strait", "myanmar-coup-2021", "sudan-war", "western-sahara", "venezuela-crisis", "falklands-war-1982",
+    "us-port-strike-2024", "zaporizhzhia-nuclear-plant", "solomon-islands-china-pact",
+}
+DEV = {
+    "berlin-crisis-1961", "kosovo-serbia", "qatar-blockade-2017", "india-china-border", "ethiopia-tigray",
+    "colombia-farc-peace", "airbus-boeing-wto", "greenland-us-denmark",
+}
+
+
+def split_of(group: str) -> str:
+    return "test" if group in TEST else "dev" if group in DEV else "train"
+
+
+def main(sources: list[str]) -> None:
+    out = {"train": [], "dev": [], "test": []}
+    for path in sources:
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                out[split_of(rec["group"])].append(line.strip())
+    for split, lines in out.items():
+        (ROOT / "data/corpus" / f"{split}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        groups = {json.loads(x)["group"] for x in lines}
+        print(f"{split}: {len(lines)} sentences, {len(groups)} groups")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or sorted(glob.glob(str(ROOT / "data/corpus/batches/*.jsonl"))))
