@@ -80,3 +80,103 @@ def plot_bars(values: dict[str, float], title: str = "", xlabel: str = "accuracy
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+# --- corpus, scored articles and run comparison (used by notebooks/ and `communique report`) ---
+
+
+def plot_label_counts(table, title: str = ""):
+    """Stacked bars of label counts per row of a :func:`communique.inspect.corpus_summary` table."""
+    labels = [label for label in LABELS if label in table.columns]
+    fig, ax = plt.subplots(figsize=(6.5, 0.3 * len(table) + 1.5))
+    left = np.zeros(len(table))
+    names = [str(i) for i in table.index]
+    for label in labels:
+        ax.barh(names, table[label].to_numpy(), left=left, color=COLORS[label], label=label)
+        left += table[label].to_numpy()
+    ax.invert_yaxis()
+    ax.set_xlabel("sentences")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_lengths(records, title: str = "words per sentence", bins: int = 30):
+    """Overlaid histograms of sentence length (``n_words``) per label."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.5))
+    for label in LABELS:
+        values = records.loc[records["label"] == label, "n_words"]
+        if len(values):
+            ax.hist(values, bins=bins, histtype="step", lw=1.5, color=COLORS[label], label=label)
+    ax.set_xlabel("words")
+    ax.set_ylabel("sentences")
+    ax.legend(fontsize=8)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_stance_profile(profile, title: str = "stance profile"):
+    """Stacked horizontal bars: share of each label per article (a :func:`stance_profile` table)."""
+    fig, ax = plt.subplots(figsize=(7, 0.3 * len(profile) + 1.5))
+    left = np.zeros(len(profile))
+    names = [str(i) for i in profile.index]
+    for label in LABELS:
+        ax.barh(names, profile[label].to_numpy(), left=left, color=COLORS[label], label=label)
+        left += profile[label].to_numpy()
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("share of sentences")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15 if len(profile) > 3 else -0.3), ncol=len(LABELS),
+              fontsize=8)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_timeline(timeline, labels: Sequence[str] = LABELS[:4], title: str = "stance over time"):
+    """Share of each stance label per date (a :func:`stance_timeline` table)."""
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    for label in labels:
+        ax.plot(timeline.index, timeline[label], "o-", color=COLORS[label], label=label, ms=4)
+    ax.set_ylabel("share of sentences")
+    ax.set_ylim(0, None)
+    ax.legend(fontsize=8)
+    ax.set_title(title)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
+
+
+def plot_intervals(table, metric: str = "macro_f1", title: str = ""):
+    """A metric per run with its 95% interval (columns ``metric``, ``metric_low``, ``metric_high``)."""
+    values = table[metric].to_numpy(dtype=float)
+    lo = values - table.get(f"{metric}_low", table[metric]).to_numpy(dtype=float)
+    hi = table.get(f"{metric}_high", table[metric]).to_numpy(dtype=float) - values
+    fig, ax = plt.subplots(figsize=(6, 0.45 * len(table) + 1.2))
+    y = np.arange(len(table))
+    ax.errorbar(values, y, xerr=[np.nan_to_num(lo), np.nan_to_num(hi)], fmt="o", capsize=4, color="#4c72b0")
+    ax.set_yticks(y, [str(i) for i in table.index])
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(f"{metric} (95% CI)")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_grouped(table, title: str = "", ylabel: str = "F1"):
+    """Grouped bars: one group per row (e.g. label), one bar per column (e.g. run)."""
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    x = np.arange(len(table))
+    width = 0.8 / max(len(table.columns), 1)
+    for k, col in enumerate(table.columns):
+        ax.bar(x + (k - (len(table.columns) - 1) / 2) * width, table[col].to_numpy(dtype=float), width, label=str(col))
+    ax.set_xticks(x, [str(i) for i in table.index])
+    ax.set_ylim(0, 1)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

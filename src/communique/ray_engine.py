@@ -1,0 +1,317 @@
+"""Batch scoring on Ray Data: the local scorer's rows, computed by a pool of model actors.
+
+The pipeline has three stages:
+
+1. **parse** (Ray tasks, one per input file): each JSONL or Parquet file is
+   streamed through the same record checks as the local engine
+   (:mod:`communique.articles`), so ids, ``source`` ("file:line" / "file:row n"),
+   statuses and carried-through metadata are identical;
+2. **score** (an actor pool): every actor loads the model once
+   (:func:`~communique.models.load_model`) and turns batches of articles into
+   rows with :func:`communique.score.sentence_rows`, the local engine's code;
+3. **write**: rows go to a *directory* of shards, ``OUT/*.jsonl`` (each line
+   byte-identical to the local engine's) or ``OUT/*.parquet``, on a local path
+   or object storage (``s3://``, ``gs://`` through pyarrow filesystems).
+
+Shard order and row order across shards are not the input order: sort by
+``source`` / ``article_id`` and ``sentence_index`` when it matters. The rows of
+one article are always contiguous in one shard.
+
+Example:
+    >>> stats = score_ray(["s3://bucket/articles/"], "runs/minilm", "s3://bucket/scores.jsonl",
+    ...                   ScoreOptions(), num_gpus=1, actors=8)  # doctest: +SKIP
+    >>> stats["articles"], stats["sentences"]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from .articles import Article, SkippedRecord, _jsonl_lines, _records
+from .errors import CommuniqueError, DataError
+from .rundir import require_run
+from .score import ScoreOptions, sentence_rows
+
+log = logging.getLogger(__name__)
+
+INPUT_FORMATS = (".jsonl", ".json", ".parquet")  # .json is read as JSONL, as by the local engine
+OUTPUT_FORMATS = (".jsonl", ".parquet")  # the output is a directory of shards in this format
+PARQUET_BATCH = 1024  # rows per Parquet read batch (the local engine's value)
+
+
+def _filesystem(spec: str):
+    """(pyarrow filesystem, path in it) for a local path or a URI such as ``s3://bucket/key``."""
+    import pyarrow.fs as pafs
+
+    if "://" in spec:
+        return pafs.FileSystem.from_uri(spec)
+    return pafs.LocalFileSystem(), os.path.abspath(spec)
+
+
+def list_input_files(inputs: Sequence[str]) -> list[dict[str, str]]:
+    """Expand inputs into files: ``uri`` (absolute, for the workers) and ``name`` (as the local engine writes it).
+
+    A directory stands for the JSONL/Parquet files under it (recursively, sorted).
+    """
+    import pyarrow.fs as pafs
+
+    files: list[dict[str, str]] = []
+    for spec in inputs:
+        if spec == "-":
+            raise DataError("the Ray engine cannot read stdin; write the articles to a .jsonl file")
+        fs, path = _filesystem(spec)
+        info = fs.get_file_info(path)
+        if info.type == pafs.FileType.NotFound:
+            raise DataError(f"{spec}: no such file or directory")
+        is_uri = "://" in spec
+        if info.type == pafs.FileType.Directory:
+            found = sorted(i.path for i in fs.get_file_info(pafs.FileSelector(path, recursive=True))
+                           if i.type == pafs.FileType.File and Path(i.path).suffix.lower() in INPUT_FORMATS)
+            if not found:
+                raise DataError(f"{spec}: no .jsonl or .parquet files here; the Ray engine reads JSONL/Parquet "
+                                "only (score directories of .txt/.md with the local engine)")
+            for p in found:
+                rel = p[len(path):].lstrip("/")
+                name = f"{spec.rstrip('/')}/{rel}" if is_uri else str(Path(spec) / rel)
+                files.append({"uri": name if is_uri else p, "name": name})
+        elif Path(path).suffix.lower() in INPUT_FORMATS:
+            files.append({"uri": spec if is_uri else path, "name": spec if is_uri else str(Path(spec))})
+        else:
+            raise DataError(f"{spec}: unsupported input {Path(path).suffix!r} for the Ray engine; use .jsonl or "
+                            ".parquet files (or directories of them), or the local engine")
+    return files
+
+
+def _parquet_rows(fs, path: str, name: str) -> Iterator[tuple[str, Any, str]]:
+    import pyarrow.parquet as pq
+
+    n = 0
+    with fs.open_input_file(path) as f:
+        for batch in pq.ParquetFile(f).iter_batches(batch_size=PARQUET_BATCH):
+            for row in batch.to_pylist():
+                yield f"{name}:row {n}", row, ""
+                n += 1
+
+
+ARTICLE_COLUMNS = ("id", "text", "source", "meta", "status", "reason", "skipped")  # all strings
+
+
+def _article_table(items: list[Article | SkippedRecord]):
+    """Articles (meta as JSON) and skipped records (their errors-file line) as one Arrow table."""
+    import pyarrow as pa
+
+    cols: dict[str, list] = {c: [] for c in ARTICLE_COLUMNS}
+    for it in items:
+        if isinstance(it, SkippedRecord):
+            vals = dict.fromkeys(ARTICLE_COLUMNS)
+            vals["skipped"] = json.dumps(vars(it), ensure_ascii=False)
+        else:
+            vals = {"id": it.id, "text": it.text, "source": it.source, "status": it.status, "reason": it.reason,
+                    "meta": json.dumps(it.meta, ensure_ascii=False, default=str), "skipped": None}
+        for c in ARTICLE_COLUMNS:
+            cols[c].append(vals[c])
+    return pa.table(cols, schema=pa.schema([(c, pa.string()) for c in ARTICLE_COLUMNS]))
+
+
+def _parse_files(batch, opts: ScoreOptions):
+    """Ray task: stream the given input files into tables of ``opts.chunk_articles`` articles."""
+    pending: list[Article | SkippedRecord] = []
+    for uri, name in zip(batch.column("uri").to_pylist(), batch.column("name").to_pylist()):
+        fs, path = _filesystem(uri)
+        if Path(path).suffix.lower() == ".parquet":
+            articles = _records(_parquet_rows(fs, path, name), opts.id_field, opts.text_field, opts.on_error,
+                                pending.append)
+            yield from _drain(articles, pending, opts.chunk_articles)
+        else:
+            with io.BufferedReader(fs.open_input_stream(path)) as f:
+                articles = _records(_jsonl_lines(f, name), opts.id_field, opts.text_field, opts.on_error,
+                                    pending.append)
+                yield from _drain(articles, pending, opts.chunk_articles)
+    if pending:
+        yield _article_table(pending)
+
+
+def _drain(articles: Iterator[Article], pending: list, size: int):
+    for art in articles:
+        pending.append(art)
+        if len(pending) >= size:
+            yield _article_table(pending)
+            pending.clear()
+
+
+class SentenceScorer:
+    """Ray actor: loads the model once, then turns batches of articles into output rows.
+
+    Each output row holds ``line`` (the local engine's JSONL line) and, for
+    counting, ``status``, ``sentence`` and ``first`` (first row of its article);
+    a skipped record holds ``error`` (its errors-file line) instead.
+    """
+
+    def __init__(self, run_dir: str, opts: ScoreOptions):
+        from .models import load_model
+
+        self.model = load_model(require_run(run_dir))
+        self.opts = opts
+
+    def __call__(self, batch):
+        import pyarrow as pa
+
+        articles, errors = [], []
+        for r in batch.to_pylist():
+            if r["skipped"] is not None:
+                errors.append(r["skipped"])
+            else:
+                articles.append(Article(r["id"], r["text"], r["source"], json.loads(r["meta"]), r["status"],
+                                        r["reason"]))
+        rows = sentence_rows(articles, self.model, self.opts)
+        return pa.table({
+            "line": [json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows] + [None] * len(errors),
+            "status": [r["status"] for r in rows] + [None] * len(errors),
+            "sentence": [r["sentence_index"] is not None for r in rows] + [False] * len(errors),
+            "first": [r["sentence_index"] in (None, 0) for r in rows] + [False] * len(errors),
+            "error": [None] * len(rows) + errors,
+        }, schema=pa.schema([("line", pa.string()), ("status", pa.string()), ("sentence", pa.bool_()),
+                             ("first", pa.bool_()), ("error", pa.string())]))
+
+
+def _make_sink(out: str, fmt: str, force: bool):
+    """A Ray Data sink writing the ``line`` column as JSONL or Parquet shards, and counting rows."""
+    from ray.data.datasource import BlockBasedFileDatasink
+
+    class ScoresSink(BlockBasedFileDatasink):
+        def __init__(self):
+            super().__init__(out, file_format=fmt, mode="overwrite" if force else "error")
+            self.counts: dict[str, Any] = {"articles": 0, "sentences": 0, "skipped_records": 0, "status": {}}
+            self.errors: list[str] = []
+
+        def write(self, blocks, ctx):
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            tables = [b for b in blocks if b.num_rows]  # Arrow tables: SentenceScorer returns them
+            counts = {"articles": 0, "sentences": 0, "status": {}, "errors": []}
+            if not tables:
+                return json.dumps(counts)
+            table = pa.concat_tables(tables)
+            cols = (table.column(c).to_pylist() for c in ("status", "sentence", "first", "error"))
+            for status, sentence, first, error in zip(*cols):
+                if error is not None:
+                    counts["errors"].append(error)
+                    continue
+                counts["sentences"] += sentence
+                counts["articles"] += first
+                if status != "ok":
+                    counts["status"][status] = counts["status"].get(status, 0) + 1
+            rows = table.filter(pc.is_valid(table.column("line")))
+            if rows.num_rows:
+                super().write([rows], ctx)
+            return json.dumps(counts)
+
+        def write_block_to_file(self, block, file):
+            lines = block.to_arrow().column("line").to_pylist()
+            if fmt == "jsonl":
+                file.write("".join(lines).encode("utf-8"))
+                return
+            import pandas as pd
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            # the local engine's conversion: pandas reads the JSONL rows, Arrow writes them
+            frame = pd.read_json(io.StringIO("".join(lines)), lines=True, dtype=False)
+            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), file)
+
+        def on_write_complete(self, write_result):
+            super().on_write_complete(write_result)
+            for ret in write_result.write_returns:
+                if ret is None:
+                    continue
+                part = json.loads(ret)
+                self.counts["articles"] += part["articles"]
+                self.counts["sentences"] += part["sentences"]
+                self.counts["skipped_records"] += len(part["errors"])
+                self.errors.extend(part["errors"])
+                for k, v in part["status"].items():
+                    self.counts["status"][k] = self.counts["status"].get(k, 0) + v
+
+    return ScoresSink()
+
+
+def score_ray(inputs: Sequence[str], run_dir: str | Path, out: str, opts: ScoreOptions | None = None,
+              address: str | None = None, *, actors: int | tuple[int, int] | None = None,
+              num_gpus: float = 0.0, num_cpus: float = 1.0) -> dict[str, Any]:
+    """Score articles on a Ray cluster into a directory of JSONL or Parquet shards.
+
+    Args:
+        inputs: .jsonl/.json/.parquet files or directories of them; local paths or URIs (``s3://``, ``gs://``).
+        run_dir: a finished run directory, at the same path on every node (or on shared storage).
+        out: output directory ending in ``.jsonl`` or ``.parquet`` (the format of its shards).
+        opts: the local engine's options; ``chunk_articles`` is the batch of articles per model call.
+        address: Ray cluster address; default ``$RAY_ADDRESS``, else a local cluster is started.
+        actors: model actors: a fixed count, a (min, max) autoscaling range, or None for Ray's default.
+        num_gpus: GPUs per actor (1 for a transformer on a GPU cluster; 0 to run on CPUs).
+        num_cpus: CPUs per actor.
+    Returns:
+        counts: articles, sentences, per status, skipped records, seconds, as the local engine.
+    """
+    import ray
+
+    opts = opts or ScoreOptions()
+    fmt = Path(out.rstrip("/")).suffix.lower()
+    if fmt not in OUTPUT_FORMATS:
+        raise CommuniqueError(f"{out}: the Ray engine writes a directory of shards; name it *.jsonl or *.parquet")
+    if opts.on_error not in ("stop", "skip"):
+        raise CommuniqueError(f"--on-error {opts.on_error!r}: choose stop or skip")
+    if not 0.0 <= opts.min_confidence <= 1.0:
+        raise CommuniqueError(f"--min-confidence {opts.min_confidence}: must be between 0 and 1")
+    run_dir = str(require_run(Path(run_dir).resolve()))
+    import pyarrow.fs as pafs
+
+    out_fs, out_path = _filesystem(out)
+    errors_uri = out.rstrip("/") + ".errors.jsonl"
+    if out_fs.get_file_info(out_path).type != pafs.FileType.NotFound and not opts.force:
+        raise CommuniqueError(f"{out}: already exists; pass --force to overwrite it")
+    files = list_input_files(inputs)
+
+    started = False
+    if not ray.is_initialized():
+        ray.init(address=address or os.environ.get("RAY_ADDRESS"))  # None: a local cluster
+        started = True
+    start = time.time()
+    try:
+        parsed = ray.data.from_items(files, override_num_blocks=len(files)).map_batches(
+            _parse_files, batch_size=1, batch_format="pyarrow", fn_kwargs={"opts": opts})
+        scored = parsed.repartition(target_num_rows_per_block=opts.chunk_articles).map_batches(
+            SentenceScorer, fn_constructor_args=(run_dir, opts), batch_size=opts.chunk_articles,
+            batch_format="pyarrow", concurrency=actors, num_gpus=num_gpus, num_cpus=num_cpus)
+        sink = _make_sink(out, fmt.lstrip("."), opts.force)
+        try:
+            scored.write_datasink(sink)
+        except Exception as e:  # Ray wraps errors raised in tasks; surface ours as they are
+            cause = e
+            while cause is not None and not isinstance(cause, CommuniqueError):
+                cause = cause.__cause__ or (cause.cause if isinstance(getattr(cause, "cause", None),
+                                                                         BaseException) else None)
+            if cause is not None:
+                raise type(cause)(str(cause)) from None
+            raise
+    finally:
+        if started:
+            ray.shutdown()
+    err_fs, err_path = _filesystem(errors_uri)
+    if sink.errors:
+        with err_fs.open_output_stream(err_path) as f:
+            f.write("".join(e + "\n" for e in sink.errors).encode("utf-8"))
+    elif opts.force and err_fs.get_file_info(err_path).type == pafs.FileType.File:
+        err_fs.delete_file(err_path)
+    seconds = time.time() - start
+    counts = sink.counts
+    return {**counts, "output": out, "seconds": round(seconds, 2), "resumed_from": 0,
+            "errors_file": errors_uri if counts["skipped_records"] else None,
+            "sentences_per_s": round(counts["sentences"] / max(seconds, 1e-9), 1)}

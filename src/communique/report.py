@@ -1,0 +1,224 @@
+"""`communique report RUN`: the run notebook's figures as PNG files plus a short Markdown or HTML report.
+
+For people who don't use Jupyter. Everything comes from :mod:`communique.inspect`
+(tables) and :mod:`communique.plots` (figures), the same functions
+``notebooks/run.py`` calls.
+
+Example:
+    >>> path = write_report("runs/tfidf")  # doctest: +SKIP
+    >>> path.name  # doctest: +SKIP
+    'report.md'
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import inspect as ci
+from .rundir import require_run
+
+SLICES = ("group", "voice", "tags")  # slices drawn when the evaluation has them
+Block = tuple  # ("h", level, text) | ("p", text) | ("table", DataFrame) | ("img", file, alt) | ("pre", text)
+
+
+def _num(v: Any, fmt: str = ".3f") -> str:
+    if isinstance(v, float):
+        return "–" if math.isnan(v) else format(v, fmt)
+    return "" if v is None else str(v)
+
+
+def markdown_table(df: pd.DataFrame, fmt: str = ".3f") -> str:
+    """A DataFrame as a GitHub Markdown table (floats to ``fmt``; ``|`` and newlines escaped)."""
+    def cell(v: Any) -> str:
+        return _num(v, fmt).replace("|", "\\|").replace("\n", " ")
+
+    head = [str(df.index.name or ""), *map(str, df.columns)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join([cell(i), *(cell(v) for v in row)]) + " |"
+              for i, row in zip(df.index, df.itertuples(index=False))]
+    return "\n".join(lines)
+
+
+def format_extra(key: str, value: Mapping[str, Any]) -> str:
+    """Plain-text summary of the ``challenge`` or ``articles`` part of an evaluation result."""
+    if key == "challenge":
+        lines = [f"challenge set: {value.get('n_pairs', '?')} pairs, accuracy {_num(value.get('accuracy'))}, "
+                 f"pair consistency {_num(value.get('pair_consistency'))}"]
+        for rule, r in sorted(value.get("per_rule", {}).items()):
+            lines.append(f"  {rule:<8} n={r.get('n', '?'):<4} accuracy {_num(r.get('accuracy'))}  "
+                         f"pair consistency {_num(r.get('pair_consistency'))}")
+        return "\n".join(lines)
+    if key == "articles":
+        lines = ["gold articles:"]
+        for part, scores in value.items():
+            lines.append(f"  {part:<15}" + "  ".join(f"{k} {_num(v)}" for k, v in scores.items()))
+        return "\n".join(lines)
+    return f"{key}: {json.dumps(value, default=str)}"
+
+
+def run_figures(result: Mapping[str, Any], title: str = "") -> dict[str, Any]:
+    """The run notebook's figures, by file stem: confusion, per_class, reliability, accuracy per
+    slice and per challenge rule (each only where the result has the data)."""
+    from . import plots
+
+    o = result["overall"]
+    figs = {"confusion": plots.plot_confusion(o["confusion"], title=title),
+            "per_class": plots.plot_per_class(o["per_class"], title=title)}
+    if "calibration" in o:
+        figs["reliability"] = plots.plot_reliability(o["calibration"], title=title)
+    for col in SLICES:
+        table = ci.slice_table(result, col)
+        if table is not None:
+            figs[f"accuracy_by_{col}"] = plots.plot_bars(table["accuracy"].to_dict(), title=f"accuracy by {col}")
+    challenge = ci.challenge_table(result)
+    if challenge is not None:
+        figs["challenge"] = plots.plot_bars(challenge["accuracy"].drop("all").to_dict(),
+                                            title="challenge accuracy by rule")
+    return figs
+
+
+def report_blocks(name: str, result: Mapping[str, Any], split: str, figures: Sequence[str],
+                  errors: pd.DataFrame | None = None, note: str = "") -> list[Block]:
+    """The report's content, independent of the output format."""
+    o = result["overall"]
+    blocks: list[Block] = [("h", 1, f"Run report: {name}"),
+                           ("p", f"Evaluated on {split}: {', '.join(map(str, result.get('data', [])))} "
+                                 f"({o['n']} sentences).")]
+    if note:
+        blocks.append(("p", note))
+    blocks += [("h", 2, "Metrics"), ("table", ci.metrics_table(o)), ("table", ci.per_class_table(o))]
+    for stem, alt in (("confusion", "confusion matrix"), ("per_class", "precision, recall and F1 per label"),
+                      ("reliability", "reliability diagram")):
+        if stem in figures:
+            blocks.append(("img", f"{stem}.png", alt))
+    slices = [c for c in SLICES if f"accuracy_by_{c}" in figures]
+    if slices:
+        blocks.append(("h", 2, "Slices"))
+        for col in slices:
+            blocks += [("table", ci.slice_table(result, col)), ("img", f"accuracy_by_{col}.png", f"accuracy by {col}")]
+    challenge = ci.challenge_table(result)
+    if challenge is not None:
+        blocks += [("h", 2, "Challenge set"), ("table", challenge)]
+        if "challenge" in figures:
+            blocks.append(("img", "challenge.png", "challenge accuracy by rule"))
+    articles = ci.articles_table(result)
+    if articles is not None:
+        blocks += [("h", 2, "Gold articles"), ("table", articles)]
+    if errors is not None:
+        blocks.append(("h", 2, "Most confident errors"))
+        blocks.append(("table", errors) if len(errors) else ("p", "No errors."))
+    return blocks
+
+
+def to_markdown(blocks: Sequence[Block]) -> str:
+    out = []
+    for b in blocks:
+        if b[0] == "h":
+            out.append("#" * b[1] + " " + b[2])
+        elif b[0] == "p":
+            out.append(b[1])
+        elif b[0] == "table":
+            out.append(markdown_table(b[1]))
+        elif b[0] == "img":
+            out.append(f"![{b[2]}]({b[1]})")
+        elif b[0] == "pre":
+            out.append("```\n" + b[1] + "\n```")
+    return "\n\n".join(out) + "\n"
+
+
+def to_html(blocks: Sequence[Block]) -> str:
+    esc = html.escape
+    out = []
+    for b in blocks:
+        if b[0] == "h":
+            out.append(f"<h{b[1]}>{esc(b[2])}</h{b[1]}>")
+        elif b[0] == "p":
+            out.append(f"<p>{esc(b[1])}</p>")
+        elif b[0] == "table":
+            out.append(b[1].to_html(float_format=lambda v: _num(v), na_rep="–", border=0))
+        elif b[0] == "img":
+            out.append(f'<p><img src="{esc(b[1])}" alt="{esc(b[2])}"></p>')
+        elif b[0] == "pre":
+            out.append(f"<pre>{esc(b[1])}</pre>")
+    title = next((b[2] for b in blocks if b[0] == "h"), "report")
+    style = "body{font-family:sans-serif;max-width:60em;margin:auto}table{border-collapse:collapse}" \
+            "td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}"
+    return (f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{esc(title)}</title>"
+            f"<style>{style}</style></head><body>\n" + "\n".join(out) + "\n</body></html>\n")
+
+
+def write_report(run_dir: str | Path, split: str = "test", fmt: str = "md", out_dir: str | Path | None = None,
+                 k_errors: int = 10) -> Path:
+    """Write the figures (PNG) and ``report.md`` (or ``report.html``) for a run.
+
+    Uses ``RUN/eval/SPLIT/`` from ``communique evaluate``; without it, falls back to the dev
+    metrics saved at training time (no slices or errors) and says so in the report.
+
+    Args:
+        run_dir: a finished run directory.
+        split: the evaluation to report (``test`` or ``dev``, or a ``--data`` file stem).
+        fmt: ``md`` or ``html``.
+        out_dir: where to write (default ``RUN/report``).
+        k_errors: how many of the most confident errors to list.
+    Returns:
+        the path of the report file.
+    """
+    if fmt not in ("md", "html"):
+        raise ValueError(f"format {fmt!r}: choose md or html")
+    import matplotlib.pyplot as plt
+
+    run_dir = require_run(run_dir)
+    out = Path(out_dir) if out_dir else run_dir / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    note, errors = "", None
+    if (run_dir / "eval" / split / "metrics.json").is_file():
+        result = ci.load_eval(run_dir, split)
+        errors = ci.confident_errors(ci.load_predictions(run_dir, split), k_errors)
+    else:
+        import yaml
+
+        saved = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+        cfg = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
+        result = {"data": cfg["data"].get("dev") or ["dev held out from train"], "overall": saved["dev"]}
+        note = (f"No evaluation on {split} yet: these are the dev metrics saved at training time. "
+                f"Run `communique evaluate {run_dir} --split {split}` for slices and errors.")
+        split = "dev"
+    figures = run_figures(result, title=f"{run_dir.name} on {split}")
+    for stem, fig in figures.items():
+        fig.savefig(out / f"{stem}.png", dpi=110, bbox_inches="tight")
+        plt.close(fig)
+    blocks = report_blocks(run_dir.name, result, split, list(figures), errors, note)
+    path = out / f"report.{fmt}"
+    path.write_text(to_markdown(blocks) if fmt == "md" else to_html(blocks), encoding="utf-8")
+    return path
+
+
+def cmd_report(a: argparse.Namespace) -> None:
+    path = write_report(a.run, split=a.split, fmt=a.format, out_dir=a.out, k_errors=a.errors)
+    print(f"report written to {path}")
+
+
+def add_report_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``communique report`` on the CLI's subparsers."""
+    r = subparsers.add_parser("report", help="figures (PNG) and a Markdown/HTML report for an evaluated run",
+                              description="Write the run notebook's figures as PNG files and a short report "
+                                          "into RUN/report (run `communique evaluate RUN` first).")
+    r.add_argument("run", help="run directory")
+    r.add_argument("--split", default="test", help="evaluation to report: RUN/eval/SPLIT (default test)")
+    r.add_argument("--format", choices=("md", "html"), default="md", help="report format (default md)")
+    r.add_argument("--out", help="output directory (default RUN/report)")
+    r.add_argument("--errors", type=int, default=10, help="most confident errors to list (default 10)")
+    r.set_defaults(func=cmd_report)
+    return r
+
+
+__all__ = ["add_report_command", "format_extra", "markdown_table", "report_blocks", "run_figures", "to_html",
+           "to_markdown", "write_report"]

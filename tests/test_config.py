@@ -1,0 +1,53 @@
+import pytest
+
+from communique.config import Config, config_from_dict, load_config
+from communique.errors import ConfigError
+
+from conftest import ROOT
+
+
+@pytest.mark.parametrize("name", ["minilm", "tfidf", "embedding"])
+def test_shipped_configs_load(name):
+    cfg = load_config(ROOT / "configs" / f"{name}.yaml")
+    assert isinstance(cfg, Config)
+    assert cfg.model.family == {"minilm": "transformer"}.get(name, name)
+
+
+def test_overrides_are_typed(tmp_path):
+    cfg = load_config(ROOT / "configs/minilm.yaml", ["training.epochs=3", "training.class_weighted=true",
+                                                     "data.train=[a.jsonl, b.jsonl]"])
+    assert cfg.training.epochs == 3.0 and cfg.training.class_weighted is True
+    assert cfg.data.train == ["a.jsonl", "b.jsonl"]
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"training": {"epoch": 3}}, "unknown key training.epoch; valid keys in 'training' are seed, epochs"),
+    ({"trainng": {}}, "unknown section(s) trainng; valid sections are model, data, training"),
+    ({"training": {"epochs": "three"}}, "training.epochs: expected a number, got 'three'"),
+    ({"training": {"batch_size": 2.5}}, "training.batch_size: expected an integer, got 2.5"),
+    ({"training": {"batch_size": 0}}, "training.batch_size: 0 is below the minimum 1"),
+    ({"training": {"learning_rate": 3}}, "training.learning_rate: 3.0 is above the maximum 1.0"),
+    ({"model": {"family": "svm"}}, "model.family: 'svm' is not allowed; choose one of transformer, tfidf, embedding"),
+    ({"training": {"precision": "fp16"}}, "training.precision: 'fp16' is not allowed; choose one of auto, bf16, fp32"),
+    ({"training": {"calibrate": "yes"}}, "training.calibrate: expected true or false, got 'yes'"),
+    ({"data": {"train": 3}}, "data.train: expected a list of strings, got 3"),
+    ({"model": ["family"]}, "section 'model' must be a mapping"),
+])
+def test_bad_config_names_key_and_allowed(raw, message):
+    with pytest.raises(ConfigError) as e:
+        config_from_dict(raw, source="cfg.yaml")
+    assert message in str(e.value)
+
+
+def test_bad_override_syntax():
+    with pytest.raises(ConfigError, match="expected SECTION.KEY=VALUE"):
+        load_config(ROOT / "configs/minilm.yaml", ["epochs=3"])
+
+
+def test_missing_and_invalid_yaml(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)

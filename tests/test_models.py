@@ -1,0 +1,72 @@
+import json
+
+import numpy as np
+import pytest
+
+from communique.data import load_labelled
+from communique.errors import RunDirError
+from communique.labels import LABELS
+from communique.models import build_model, load_model
+
+from conftest import tiny_config
+
+TEXTS = ["Moscow pledged it would not attack.", "Sanctions were imposed in March.", "He warned of a response."]
+
+
+def _fit(tiny_data, family, pretrained=""):
+    cfg = tiny_config(tiny_data, family, pretrained)
+    model = build_model(cfg.model, cfg.training)
+    return model.fit(load_labelled([tiny_data["train"]]), load_labelled([tiny_data["dev"]]))
+
+
+def test_tfidf_roundtrip_without_pickle(tiny_data, tmp_path):
+    model = _fit(tiny_data, "tfidf")
+    probs = model.predict_proba(TEXTS)
+    assert probs.shape == (3, len(LABELS)) and np.allclose(probs.sum(1), 1)
+    # it learned something: training sentences come back with their labels
+    assert model.predict(["The council demanded an immediate withdrawal."]) == ["demand"]
+    model.temperature_ = 2.0
+    model.save(tmp_path / "m")
+    assert json.loads((tmp_path / "m/model.json").read_text())["temperature"] == 2.0
+    assert not list(tmp_path.glob("m/*.pkl"))
+    again = load_model(tmp_path / "m")
+    assert np.allclose(again.predict_proba(TEXTS), model.predict_proba(TEXTS))
+
+
+def test_skops_refuses_unexpected_types(tiny_data, tmp_path, monkeypatch):
+    model = _fit(tiny_data, "tfidf")
+    model.save(tmp_path / "m")
+    import skops.io
+
+    # a file that asks skops to build something outside the pipeline's own types is refused
+    monkeypatch.setattr(skops.io, "get_untrusted_types", lambda file: ["builtins.eval"])
+    with pytest.raises(RunDirError, match=r"refuses to load unexpected types \['builtins.eval'\]"):
+        load_model(tmp_path / "m")
+
+
+def test_tiny_transformer_fit_save_load(tiny_data, tiny_bert, tmp_path):
+    model = _fit(tiny_data, "transformer", tiny_bert)
+    probs = model.predict_proba(TEXTS)
+    assert probs.shape == (3, 5)
+    model.save(tmp_path / "m")
+    assert (tmp_path / "m/model.safetensors").is_file()
+    again = load_model(tmp_path / "m")
+    assert np.allclose(again.predict_proba(TEXTS), probs, atol=1e-5)
+
+
+def test_length_sorted_batches_keep_order(tiny_data, tiny_bert):
+    """Scores must not depend on batch composition (sorting, padding)."""
+    model = _fit(tiny_data, "transformer", tiny_bert)
+    model.precision = "fp32"
+    texts = ["Short.", "A much longer sentence about the talks in Geneva that went on all day.", "Mid length one."]
+    together = model.logits(texts)
+    alone = np.vstack([model.logits([t]) for t in texts])
+    assert np.allclose(together, alone, atol=1e-4)
+
+
+def test_load_model_errors(tmp_path):
+    with pytest.raises(RunDirError, match="no model.json"):
+        load_model(tmp_path)
+    (tmp_path / "model.json").write_text(json.dumps({"family": "svm", "labels": list(LABELS), "settings": {}}))
+    with pytest.raises(RunDirError, match="unknown model family 'svm'"):
+        load_model(tmp_path)

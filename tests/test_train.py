@@ -1,0 +1,95 @@
+import json
+import re
+
+import pytest
+import yaml
+
+from communique.errors import RunDirError
+from communique.evaluate import evaluate
+from communique.train import train
+
+from conftest import tiny_config
+
+
+def test_run_directory_describes_itself(tiny_data, tiny_bert, tmp_path):
+    run = train(tiny_config(tiny_data, "transformer", tiny_bert), out_dir=tmp_path / "run")
+    names = {p.name for p in run.iterdir()}
+    assert {"config.yaml", "env.json", "model", "metrics.json", "MODEL_CARD.md", "train.log"} <= names
+    assert "checkpoints" not in names  # removed after success unless keep_checkpoints
+    env = json.loads((run / "env.json").read_text())
+    assert env["status"] == "finished" and env["seed"] == 0 and env["device"] == "cpu"
+    assert env["packages"]["torch"] and env["wall_time_s"] > 0
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    assert cfg["model"]["family"] == "transformer" and cfg["training"]["epochs"] == 2
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["data"] == {"train": 30, "dev": 30}
+    assert 0 <= metrics["dev"]["accuracy"] <= 1 and metrics["temperature"] > 0
+    assert (run / "model/model.safetensors").is_file()
+    assert "fitting transformer model" in (run / "train.log").read_text()
+    assert "## Intended use" in (run / "MODEL_CARD.md").read_text()
+
+
+def test_existing_run_is_not_overwritten(tiny_data, tmp_path):
+    cfg = tiny_config(tiny_data, "tfidf")
+    run = train(cfg, out_dir=tmp_path / "run")
+    with pytest.raises(RunDirError, match=r"already exists \(status: finished\); add --force"):
+        train(cfg, out_dir=run)
+    (run / "marker").write_text("old")
+    train(cfg, out_dir=run, force=True)
+    assert not (run / "marker").exists()
+
+
+def test_interrupted_run_resumes_from_checkpoint(tiny_data, tiny_bert, tmp_path):
+    out = tmp_path / "run"
+    cfg = tiny_config(tiny_data, "transformer", tiny_bert, keep_checkpoints=True, epochs=1)
+    train(cfg, out_dir=out)
+    # simulate a crash after the first epoch's checkpoint: model not yet written, status still running
+    import shutil
+
+    shutil.rmtree(out / "model")
+    env = json.loads((out / "env.json").read_text())
+    env["status"] = "running"
+    (out / "env.json").write_text(json.dumps(env))
+    cfg2 = tiny_config(tiny_data, "transformer", tiny_bert, keep_checkpoints=True, epochs=2)
+    with pytest.raises(RunDirError, match="interrupted; add --resume"):
+        train(cfg2, out_dir=out)
+    train(cfg2, out_dir=out, resume=True)
+    log = (out / "train.log").read_text()
+    assert re.search(r"resuming from .*checkpoint-4", log)
+    state = json.loads((out / "metrics.json").read_text())["training"]
+    assert state["epochs_run"] == 2.0
+    steps = [h["step"] for h in state["log_history"] if "eval_macro_f1" in h]
+    assert steps == [4, 8]  # epoch 1 from the first process, epoch 2 after resuming
+
+
+def test_class_weighted_and_fp32_paths(tiny_data, tiny_bert, tmp_path):
+    cfg = tiny_config(tiny_data, "transformer", tiny_bert, class_weighted=True, precision="fp32", grad_accum=2)
+    run = train(cfg, out_dir=tmp_path / "run")
+    assert "class weights" in (run / "train.log").read_text()
+
+
+def test_dev_split_by_group_when_not_given(tiny_data, tmp_path):
+    cfg = tiny_config(tiny_data, "tfidf")
+    cfg.data.dev = []
+    cfg.data.dev_fraction = 0.5
+    run = train(cfg, out_dir=tmp_path / "run")
+    data = json.loads((run / "metrics.json").read_text())["data"]
+    assert data["train"] + data["dev"] == 30 and data["dev"] > 0
+
+
+def test_evaluate_writes_everything(tiny_data, tmp_path):
+    run = train(tiny_config(tiny_data, "tfidf"), out_dir=tmp_path / "run")
+    result = evaluate(run, split="test", n_boot=200)
+    out = run / "eval" / "test"
+    for name in ("metrics.json", "predictions.jsonl", "confusion.csv", "confusion.png", "report.txt"):
+        assert (out / name).is_file(), name
+    overall = result["overall"]
+    lo, hi = overall["ci95"]["accuracy"]
+    assert lo <= overall["accuracy"] <= hi
+    assert overall["lenient_accuracy"] >= overall["accuracy"]
+    assert sum(map(sum, overall["confusion"])) == 30
+    rows = [json.loads(x) for x in (out / "predictions.jsonl").read_text().splitlines()]
+    assert len(rows) == 30 and {"id", "text", "label", "predicted", "probs"} <= set(rows[0])
+    assert abs(sum(rows[0]["probs"].values()) - 1) < 1e-4
+    assert set(result["slices"]["group"]) == {"eps", "zeta"}
+    assert "test: accuracy" in (run / "MODEL_CARD.md").read_text()
