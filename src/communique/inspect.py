@@ -139,13 +139,15 @@ def metrics_table(report: Mapping[str, Any]) -> pd.DataFrame:
     if "calibration" in report:
         rows["ece"] = {"value": report["calibration"]["ece"], "ci_low": float("nan"), "ci_high": float("nan")}
     table = pd.DataFrame.from_dict(rows, orient="index", columns=["value", "ci_low", "ci_high"])
-    table.attrs["n"] = report.get("n")
+    table.index.name = "metric"
     return table
 
 
 def per_class_table(report: Mapping[str, Any]) -> pd.DataFrame:
     """Precision, recall, F1 and support per label."""
-    return pd.DataFrame.from_dict(report["per_class"], orient="index")[["precision", "recall", "f1", "support"]]
+    table = pd.DataFrame.from_dict(report["per_class"], orient="index")[["precision", "recall", "f1", "support"]]
+    table.index.name = "label"
+    return table
 
 
 def slice_table(result: Mapping[str, Any], column: str) -> pd.DataFrame | None:
@@ -153,7 +155,9 @@ def slice_table(result: Mapping[str, Any], column: str) -> pd.DataFrame | None:
     values = result.get("slices", {}).get(column)
     if not values:
         return None
-    return pd.DataFrame.from_dict(values, orient="index").sort_values("accuracy")
+    table = pd.DataFrame.from_dict(values, orient="index").sort_values("accuracy", kind="stable")
+    table.index.name = column
+    return table
 
 
 def challenge_table(result: Mapping[str, Any]) -> pd.DataFrame | None:
@@ -165,7 +169,9 @@ def challenge_table(result: Mapping[str, Any]) -> pd.DataFrame | None:
                                                                                      "pair_consistency"])
     total = pd.DataFrame({"n": [ch.get("n_pairs")], "accuracy": [ch.get("accuracy")],
                           "pair_consistency": [ch.get("pair_consistency")]}, index=["all"])
-    return pd.concat([table.sort_index(), total])
+    table = pd.concat([table.sort_index(), total])
+    table.index.name = "rule"
+    return table
 
 
 def articles_table(result: Mapping[str, Any]) -> pd.DataFrame | None:
@@ -173,7 +179,9 @@ def articles_table(result: Mapping[str, Any]) -> pd.DataFrame | None:
     arts = result.get("articles")
     if not arts:
         return None
-    return pd.DataFrame.from_dict(arts, orient="index")
+    table = pd.DataFrame.from_dict(arts, orient="index")
+    table.index.name = "task"
+    return table
 
 
 def confident_errors(predictions: pd.DataFrame, k: int = 10) -> pd.DataFrame:
@@ -186,13 +194,16 @@ def confident_errors(predictions: pd.DataFrame, k: int = 10) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------- scored articles
 
 
-def load_scores(path: str | Path, metadata: str | Path | pd.DataFrame | None = None) -> pd.DataFrame:
-    """A scores file from ``communique score``, optionally joined with per-article metadata.
+def load_scores(path: str | Path, metadata: str | Path | pd.DataFrame | None = None,
+                speakers: str | Path | pd.DataFrame | None = None) -> pd.DataFrame:
+    """A scores file from ``communique score``, optionally joined with per-article metadata and speakers.
 
     Args:
         path: the scores file (JSONL, CSV or Parquet).
         metadata: CSV (or DataFrame) with an ``article_id`` column, e.g. ``data/articles/metadata.csv``;
             its columns are added to every row (a name the scores already have gets the suffix ``_meta``).
+        speakers: annotated spans with a speaker (e.g. ``data/articles/gold.jsonl``); see
+            :func:`attach_speakers`. Without it, a ``speaker`` column of the input is kept as it is.
     """
     from .score import read_scores
 
@@ -201,6 +212,8 @@ def load_scores(path: str | Path, metadata: str | Path | pd.DataFrame | None = N
         meta = metadata if isinstance(metadata, pd.DataFrame) else pd.read_csv(metadata, dtype={"article_id": str})
         df = df.assign(article_id=df["article_id"].astype(str)).merge(meta, on="article_id", how="left",
                                                                       suffixes=("", "_meta"))
+    if speakers is not None:
+        df = attach_speakers(df, speakers)
     return df
 
 
@@ -468,6 +481,19 @@ def disagreements(preds: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     return out.sort_values("_conf", ascending=False).drop(columns="_conf").reset_index(drop=True)
 
 
+def disagreement_by_label(preds: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per gold label: sentences, share on which the runs disagree, and each run's accuracy."""
+    names = list(preds)
+    both = _aligned(preds)
+    both["disagree"] = both[names].nunique(axis=1) > 1
+    for n in names:
+        both[f"{n}_accuracy"] = both[n] == both["label"]
+    grouped = both.groupby("label")
+    table = grouped[["disagree", *(f"{n}_accuracy" for n in names)]].mean()
+    table.insert(0, "n", grouped.size())
+    return table.reindex([label for label in LABELS if label in table.index])
+
+
 def agreement_matrix(preds: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Share of sentences on which each pair of runs predicts the same label."""
     names = list(preds)
@@ -478,6 +504,6 @@ def agreement_matrix(preds: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 
 __all__ = ["agreement_matrix", "article_text", "articles_table", "attach_speakers", "challenge_table",
            "compare_per_class", "compare_table", "confident_errors", "corpus_files", "corpus_summary",
-           "disagreements", "label_examples", "length_table", "load_corpus", "load_eval", "load_predictions",
+           "disagreement_by_label", "disagreements", "label_examples", "length_table", "load_corpus", "load_eval", "load_predictions",
            "load_run_predictions", "load_scores", "metrics_table", "per_class_table", "render_article_html",
            "sentences", "slice_table", "stance_profile", "stance_timeline", "top_sentences", "who_said_what"]
