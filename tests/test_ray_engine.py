@@ -57,37 +57,41 @@ def _lines(path: Path) -> list[dict]:
 
 
 def test_ray_rows_match_local_engine(ray_cluster, tfidf_run, tmp_path):
-    inp = tmp_path / "articles.jsonl"
-    inp.write_text("".join(json.dumps(a) + "\n" for a in _articles()), encoding="utf-8")
-    opts = ScoreOptions(chunk_articles=4, min_confidence=0.3)  # several batches, some low_confidence rows
-    local = score([str(inp)], tfidf_run, tmp_path / "local.jsonl", opts, progress=False)
-    remote = score_ray([str(inp)], tfidf_run, str(tmp_path / "ray.jsonl"), opts, actors=2, num_cpus=0.5)
+    import pandas as pd
+
+    arts = _articles()
+    jsonl, parquet = tmp_path / "articles.jsonl", tmp_path / "more.parquet"
+    lines = [json.dumps(a) + "\n" for a in arts[:15]]
+    jsonl.write_text("".join(lines[:5]) + "{not json\n" + "".join(lines[5:]), encoding="utf-8")
+    pd.DataFrame(arts[15:]).to_parquet(parquet)
+    inputs = [str(jsonl), str(parquet)]
+    # several batches, some low_confidence rows, the malformed line logged
+    opts = ScoreOptions(chunk_articles=4, min_confidence=0.3, on_error="skip")
+    local = score(inputs, tfidf_run, tmp_path / "local.jsonl", opts, progress=False)
+    remote = score_ray(inputs, tfidf_run, str(tmp_path / "ray.jsonl"), opts, actors=2, num_cpus=0.5)
 
     expected, got = _lines(tmp_path / "local.jsonl"), _lines(tmp_path / "ray.jsonl")
-    assert got == expected  # same rows, same columns, same values, key order included
-    assert [list(r) for r in got] == [list(r) for r in expected]
+    assert got == expected  # same rows, same values
+    assert [list(r) for r in got] == [list(r) for r in expected]  # same columns in the same order
+    assert len(list((tmp_path / "ray.jsonl").glob("*.jsonl"))) > 1  # sharded
     assert any(r["status"] == "empty" and r["article_id"] == "a07" for r in got)
+    assert any(r["status"] == "low_confidence" for r in got)
     assert any(r["article_id"] == "12" for r in got)
+    assert any(r["source"] == f"{parquet}:row 0" for r in got)
     for key in ("articles", "sentences", "status", "skipped_records"):
         assert remote[key] == local[key], key
-    assert remote["articles"] == 20
+    assert remote["articles"] == 20 and remote["skipped_records"] == 1
+    assert Path(remote["errors_file"]).read_text() == Path(local["errors_file"]).read_text()
 
     out = tmp_path / "ray.parquet"
-    score_ray([str(inp)], tfidf_run, str(out), opts, actors=1)
-    assert sorted(p.suffix for p in out.iterdir()) == [".parquet"] * len(list(out.iterdir()))
-    assert _sorted_rows(read_scores(out)) == _sorted_rows(read_scores(tmp_path / "local.jsonl"))
+    score_ray([str(parquet)], tfidf_run, str(out), opts, actors=1)
+    assert {p.suffix for p in out.iterdir()} == {".parquet"}
+    local_rows = read_scores(tmp_path / "local.jsonl")
+    assert _sorted_rows(read_scores(out)) == _sorted_rows(local_rows[local_rows["source"].str.endswith(".parquet")])
 
 
-def test_ray_malformed_records(ray_cluster, tfidf_run, tmp_path):
+def test_ray_stops_on_malformed_record(ray_cluster, tfidf_run, tmp_path):
     inp = tmp_path / "bad.jsonl"
-    inp.write_text('{"id": "x1", "text": "The ministry rejected the proposal."}\n{not json\n'
-                   '{"id": "x2", "text": "Kyiv urged allies to send more air defence."}\n', encoding="utf-8")
-    with pytest.raises(DataError, match=r"bad.jsonl:2: malformed JSON"):
+    inp.write_text('{"id": "x1", "text": "The ministry rejected the proposal."}\n{not json\n', encoding="utf-8")
+    with pytest.raises(DataError, match=r"^\S*bad.jsonl:2: malformed JSON"):
         score_ray([str(inp)], tfidf_run, str(tmp_path / "stop.jsonl"), ScoreOptions(), actors=1)
-
-    out = tmp_path / "skip.jsonl"
-    stats = score_ray([str(inp)], tfidf_run, str(out), ScoreOptions(on_error="skip"), actors=1)
-    assert stats["articles"] == 2 and stats["skipped_records"] == 1
-    assert {r["article_id"] for r in _lines(out)} == {"x1", "x2"}
-    errors = [json.loads(line) for line in Path(stats["errors_file"]).read_text().splitlines()]
-    assert errors[0]["source"].endswith("bad.jsonl:2") and errors[0]["raw"].startswith("{not json")

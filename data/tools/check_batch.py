@@ -1,26 +1,13 @@
 """Check corpus batch files: schema, vocabularies, lengths and near-duplicates.
 
-Usage: python data/tools/check_batch.py data/corpus/batches/NAME.jsonl [--against 'data/corpus/batches/*.jsonl']
+Usage: .venv/bin/python data/tools/check_batch.py NEW_BATCH.jsonl [--against 'data/corpus/*.jsonl']
 Prints every problem with file and line; exits 1 if any.
 """
-import argparse, glob, json, re, sys
+import argparse, glob, json, sys
 from collections import defaultdict
 
-LABELS = ["assurance", "threat", "demand", "rejection", "other"]
-VOICES = ["quote", "reported", "headline", "narrative"]
-TAGS = {
-    "plain", "implicit", "conditional", "negation", "denial-of-intent", "denial-of-accusation",
-    "must", "precondition", "non-starter", "inclusion", "two-acts", "ambiguous",
-    "hn-lexical", "hn-past-action", "hn-background", "hn-third-party", "hn-prediction",
-    "hn-accusation", "hn-meeting", "hn-troops",
-}
-FIELDS = ["id", "text", "label", "also", "group", "speaker", "target", "voice", "tags"]
-WORD = re.compile(r"[a-z0-9]+")
-
-
-def shingles(text, n=3):
-    w = WORD.findall(text.lower())
-    return {tuple(w[i:i + n]) for i in range(max(1, len(w) - n + 1))}
+from communique.corpus import FIELDS, HARD_NEGATIVE_TAGS, TAGS, VOICES, shingles
+from communique.labels import LABELS
 
 
 def load(path, problems):
@@ -56,7 +43,7 @@ def check_record(path, ln, r, problems):
     tags = r.get("tags", [])
     if not isinstance(tags, list) or not tags or any(t not in TAGS for t in tags):
         problems.append(f"{where}: bad tags {tags!r} (allowed: {sorted(TAGS)})")
-    if any(t.startswith("hn-") for t in tags) and r.get("label") != "other":
+    if any(t in HARD_NEGATIVE_TAGS for t in tags) and r.get("label") != "other":
         problems.append(f"{where}: hn-* tags are only for label other")
     n = len(str(r.get("text", "")).split())
     if not 5 <= n <= 70:
@@ -66,7 +53,7 @@ def check_record(path, ln, r, problems):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("files", nargs="+")
-    ap.add_argument("--against", default="data/corpus/batches/*.jsonl")
+    ap.add_argument("--against", default="data/corpus/*.jsonl")
     ap.add_argument("--threshold", type=float, default=0.4)
     a = ap.parse_args()
     problems = []

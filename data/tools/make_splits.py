@@ -4,10 +4,9 @@ Splits are by group, so no conflict or dispute appears in two splits. Test and
 dev groups are listed here explicitly, chosen to span continents, eras and kinds
 of dispute; every other group goes to train. Records keep their file order.
 
-Usage: python data/tools/make_splits.py [SOURCE.jsonl ...]   (default: data/corpus/batches/*.jsonl)
+Usage: python data/tools/make_splits.py [SOURCE.jsonl ...]   (default: the current split files, re-assigned)
 """
 
-import glob
 import json
 import sys
 from pathlib import Path
@@ -30,11 +29,10 @@ def split_of(group: str) -> str:
 
 def main(sources: list[str]) -> None:
     out = {"train": [], "dev": [], "test": []}
-    for path in sources:
-        for line in Path(path).read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                rec = json.loads(line)
-                out[split_of(rec["group"])].append(line.strip())
+    lines_in = [line for path in sources for line in Path(path).read_text(encoding="utf-8").splitlines()]
+    for line in lines_in:
+        if line.strip():
+            out[split_of(json.loads(line)["group"])].append(line.strip())
     for split, lines in out.items():
         (ROOT / "data/corpus" / f"{split}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
         groups = {json.loads(x)["group"] for x in lines}
@@ -42,4 +40,4 @@ def main(sources: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or sorted(glob.glob(str(ROOT / "data/corpus/batches/*.jsonl"))))
+    main(sys.argv[1:] or [str(ROOT / "data/corpus" / f"{s}.jsonl") for s in ("train", "dev", "test")])

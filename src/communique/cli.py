@@ -74,6 +74,25 @@ def cmd_score(a: argparse.Namespace) -> None:
     print(json.dumps(result, indent=2))
 
 
+def cmd_compare(a: argparse.Namespace) -> None:
+    from .compare import compare, format_comparison
+
+    result = compare(a.runs, a.data, n_boot=a.bootstrap)
+    print(format_comparison(result))
+    if a.out:
+        from .rundir import write_json
+
+        write_json(a.out, result)
+        print(f"\nwritten to {a.out}")
+
+
+def cmd_cv(a: argparse.Namespace) -> None:
+    from .cv import cv, format_cv
+
+    print(format_cv(cv(a.config, folds=a.folds, out_dir=a.out, overrides=a.set, force=a.force)))
+    print(f"\nfolds and cv.json written to {a.out}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="communique", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
@@ -133,6 +152,25 @@ def build_parser() -> argparse.ArgumentParser:
                     help="local process (default) or Ray Data (pip install communique[ray])")
     sc.add_argument("--ray-address", default=None, help="Ray cluster address (default: $RAY_ADDRESS or local)")
     sc.set_defaults(func=cmd_score)
+
+    c = sub.add_parser("compare", help="compare runs on the same data with paired significance tests",
+                       description="Metrics with 95%% intervals for each run, McNemar and paired-bootstrap tests "
+                                   "for each pair, and the sentences where the runs disagree.")
+    c.add_argument("runs", nargs="+", metavar="RUN", help="two or more run directories")
+    c.add_argument("--data", nargs="+", required=True, help="labelled file(s) all runs are scored on")
+    c.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples")
+    c.add_argument("--out", help="also save the comparison as JSON here")
+    c.set_defaults(func=cmd_compare)
+
+    v = sub.add_parser("cv", help="cross-validation with folds made by group",
+                       description="K-fold cross-validation over train+dev, folds made by group; "
+                                   "reports mean and spread of each metric.")
+    v.add_argument("config", help="YAML config")
+    v.add_argument("--folds", type=int, default=5, help="number of folds (default 5)")
+    v.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="config override")
+    v.add_argument("--out", default="runs/cv", help="output directory (default runs/cv)")
+    v.add_argument("--force", action="store_true", help="overwrite existing fold runs")
+    v.set_defaults(func=cmd_cv)
 
     return p
 

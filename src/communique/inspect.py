@@ -87,7 +87,9 @@ def corpus_summary(records: pd.DataFrame | Iterable[dict[str, Any]], by: str = "
     table.columns = list(LABELS)
     table.columns.name = "label"
     table["total"] = table.sum(axis=1)
-    return table.sort_values("total", ascending=False) if by != "split" else table
+    if by == "split":  # keep the files' order (train, dev, test)
+        return table.reindex(list(dict.fromkeys(df[by])))
+    return table.sort_values("total", ascending=False, kind="stable")
 
 
 def length_table(records: pd.DataFrame | Iterable[dict[str, Any]]) -> pd.DataFrame:

@@ -243,6 +243,19 @@ def _make_sink(out: str, fmt: str, force: bool):
     return ScoresSink()
 
 
+def _communique_error(e: BaseException | None) -> CommuniqueError | None:
+    """Our error (e.g. a malformed record) behind the exceptions Ray wraps task errors in, if any."""
+    from ray.exceptions import RayError
+
+    seen = set()
+    while e is not None and id(e) not in seen:
+        if isinstance(e, CommuniqueError) and not isinstance(e, RayError):  # not Ray's RayTaskError(DataError)
+            return e
+        seen.add(id(e))
+        e = getattr(e, "cause", None) or e.__cause__
+    return None
+
+
 def score_ray(inputs: Sequence[str], run_dir: str | Path, out: str, opts: ScoreOptions | None = None,
               address: str | None = None, *, actors: int | tuple[int, int] | None = None,
               num_gpus: float = 0.0, num_cpus: float = 1.0) -> dict[str, Any]:
@@ -287,20 +300,20 @@ def score_ray(inputs: Sequence[str], run_dir: str | Path, out: str, opts: ScoreO
     try:
         parsed = ray.data.from_items(files, override_num_blocks=len(files)).map_batches(
             _parse_files, batch_size=1, batch_format="pyarrow", fn_kwargs={"opts": opts})
+        pool = (ray.data.ActorPoolStrategy(size=actors) if isinstance(actors, int) else
+                ray.data.ActorPoolStrategy(min_size=actors[0], max_size=actors[1]) if actors else
+                ray.data.ActorPoolStrategy(min_size=1, max_size=None))  # None: as many as resources allow
         scored = parsed.repartition(target_num_rows_per_block=opts.chunk_articles).map_batches(
             SentenceScorer, fn_constructor_args=(run_dir, opts), batch_size=opts.chunk_articles,
-            batch_format="pyarrow", concurrency=actors, num_gpus=num_gpus, num_cpus=num_cpus)
+            batch_format="pyarrow", compute=pool, num_gpus=num_gpus, num_cpus=num_cpus)
         sink = _make_sink(out, fmt.lstrip("."), opts.force)
         try:
             scored.write_datasink(sink)
-        except Exception as e:  # Ray wraps errors raised in tasks; surface ours as they are
-            cause = e
-            while cause is not None and not isinstance(cause, CommuniqueError):
-                cause = cause.__cause__ or (cause.cause if isinstance(getattr(cause, "cause", None),
-                                                                         BaseException) else None)
-            if cause is not None:
-                raise type(cause)(str(cause)) from None
-            raise
+        except Exception as e:
+            ours = _communique_error(e)
+            if ours is None:
+                raise
+            raise ours from None
     finally:
         if started:
             ray.shutdown()
