@@ -72,7 +72,7 @@ def test_report_without_evaluation_falls_back_to_dev(run, tmp_path):
     copy = shutil.copytree(run, tmp_path / "run", ignore=shutil.ignore_patterns("eval", "report"))
     text = write_report(copy).read_text()
     assert "No evaluation on test yet" in text and "Evaluated on dev" in text
-    assert (copy / "report" / "confusion.png").is_file() and "errors" not in text
+    assert (copy / "report" / "confusion.png").is_file() and "Most confident errors" not in text
 
 
 def test_report_command(run, tmp_path, capsys):
