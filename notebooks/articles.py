@@ -28,7 +28,7 @@ k = 3  # top sentences per label
 
 # %%
 import pandas as pd
-from IPython.display import HTML
+from IPython.display import HTML, display
 
 import communique.inspect as ci
 from communique import plots

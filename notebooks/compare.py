@@ -34,7 +34,8 @@ pd.set_option("display.max_colwidth", None)
 # %% [markdown]
 # ## Metrics
 #
-# Overlapping intervals mean the test set cannot tell the runs apart.
+# Overlapping intervals mean the test set cannot tell the runs apart. For paired significance
+# tests (McNemar, paired bootstrap of the macro-F1 difference) use `communique compare`.
 
 # %%
 table = ci.compare_table(runs, split)

@@ -26,6 +26,7 @@ k_errors = 10  # most confident errors to list
 
 # %%
 import pandas as pd
+from IPython.display import display
 
 import communique.inspect as ci
 from communique import plots

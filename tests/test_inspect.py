@@ -105,10 +105,15 @@ def test_slice_challenge_and_article_tables():
     result["challenge"] = {"n_pairs": 3, "accuracy": 0.5, "pair_consistency": 0.33,
                            "per_rule": {"R2": {"n": 1, "accuracy": 1.0, "pair_consistency": 1.0},
                                         "R1": {"n": 2, "accuracy": 0.25, "pair_consistency": 0.0}}}
-    result["articles"] = {"segmentation": {"precision": 1.0, "recall": 0.5, "f1": 0.667}}
+    result["articles"] = {"articles": 2, "segmentation": {"precision": 1.0, "recall": 0.5, "f1": 0.667},
+                          "classification": {"f1": 0.5, "macro_f1": 0.4}}
     ch = ci.challenge_table(result)
-    assert list(ch.index) == ["R1", "R2", "all"] and ch.loc["all", "n"] == 3
-    assert ci.articles_table(result).loc["segmentation", "f1"] == 0.667
+    assert list(ch.index) == ["R1", "R2", "all"] and ch.loc["all", "n"] == 3  # n_pairs when n is absent
+    result["challenge"]["n"] = 6
+    assert ci.challenge_table(result).loc["all", "n"] == 6
+    arts = ci.articles_table(result)
+    assert arts.loc["segmentation", "f1"] == 0.667 and pd.isna(arts.loc["segmentation", "macro_f1"])
+    assert arts.attrs == {"articles": 2}
 
 
 def test_confident_errors_orders_by_confidence():

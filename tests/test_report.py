@@ -10,7 +10,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from communique.report import add_report_command, format_extra, markdown_table, write_report
+from communique.report import add_report_command, markdown_table, write_report
 from conftest import tiny_config
 
 CHALLENGE = {"n_pairs": 2, "accuracy": 0.75, "pair_consistency": 0.5,
@@ -32,14 +32,6 @@ def test_markdown_table_formats_and_escapes():
                       index=pd.Index(["x", "y"], name="metric"))
     assert markdown_table(df).splitlines() == ["| metric | value | text |", "|---|---|---|",
                                                "| x | 0.123 | a\\|b |", "| y | – | two lines |"]
-
-
-def test_format_extra():
-    text = format_extra("challenge", CHALLENGE)
-    assert text.splitlines()[0] == "challenge set: 2 pairs, accuracy 0.750, pair consistency 0.500"
-    assert "R2" in text.splitlines()[2]
-    arts = format_extra("articles", {"segmentation": {"f1": 0.9}, "classification": {"macro_f1": 0.4}})
-    assert "segmentation" in arts and "macro_f1 0.400" in arts
 
 
 def test_markdown_report(run):

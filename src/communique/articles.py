@@ -82,7 +82,8 @@ def _record(where: str, rec: Any, id_field: str, text_field: str) -> Article:
     return _checked(Article(str(rec[id_field]), text, where, meta))
 
 
-def _jsonl_lines(stream: io.BufferedIOBase, name: str) -> Iterator[tuple[str, Any, str]]:
+def jsonl_rows(stream: io.BufferedIOBase, name: str) -> Iterator[tuple[str, Any, str]]:
+    """``(location, record or _Malformed, raw line)`` for each non-blank line of a binary stream."""
     for lineno, raw in enumerate(stream, 1):
         where = f"{name}:{lineno}"
         try:
@@ -114,18 +115,20 @@ def _csv_rows(path: Path) -> Iterator[tuple[str, Any, str]]:
             raise DataError(f"{path}:{reader.line_num}: malformed CSV ({e})") from None
 
 
-def _parquet_rows(path: Path) -> Iterator[tuple[str, Any, str]]:
+def parquet_rows(source: Any, name: str) -> Iterator[tuple[str, Any, str]]:
+    """``(location, record, raw)`` for each row of a Parquet file (a path or an open file), batch by batch."""
     import pyarrow.parquet as pq
 
     n = 0
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=1024):
+    for batch in pq.ParquetFile(source).iter_batches(batch_size=1024):
         for row in batch.to_pylist():
-            yield f"{path}:row {n}", row, ""
+            yield f"{name}:row {n}", row, ""
             n += 1
 
 
-def _records(rows: Iterator[tuple[str, Any, str]], id_field: str, text_field: str, on_error: str,
-             on_skip: Callable[[SkippedRecord], None] | None) -> Iterator[Article]:
+def rows_to_articles(rows: Iterator[tuple[str, Any, str]], id_field: str, text_field: str, on_error: str,
+                     on_skip: Callable[[SkippedRecord], None] | None) -> Iterator[Article]:
+    """Validate raw rows into Articles; a malformed one raises, or goes to ``on_skip`` with on_error=skip."""
     for where, rec, raw in rows:
         try:
             if isinstance(rec, _Malformed):
@@ -143,7 +146,7 @@ def iter_articles(inputs: Sequence[str], id_field: str = "id", text_field: str =
     """Yield every article of every input, in a stable order (so a rerun can resume)."""
     for spec in inputs:
         if spec == "-":
-            yield from _records(_jsonl_lines(sys.stdin.buffer, "<stdin>"), id_field, text_field, on_error, on_skip)
+            yield from rows_to_articles(jsonl_rows(sys.stdin.buffer, "<stdin>"), id_field, text_field, on_error, on_skip)
             continue
         path = Path(spec)
         if not path.exists():
@@ -156,11 +159,11 @@ def iter_articles(inputs: Sequence[str], id_field: str = "id", text_field: str =
             yield from _from_dir_file(path)
         elif suffix in (".jsonl", ".json"):
             with path.open("rb") as f:
-                yield from _records(_jsonl_lines(f, str(path)), id_field, text_field, on_error, on_skip)
+                yield from rows_to_articles(jsonl_rows(f, str(path)), id_field, text_field, on_error, on_skip)
         elif suffix == ".csv":
-            yield from _records(_csv_rows(path), id_field, text_field, on_error, on_skip)
+            yield from rows_to_articles(_csv_rows(path), id_field, text_field, on_error, on_skip)
         elif suffix == ".parquet":
-            yield from _records(_parquet_rows(path), id_field, text_field, on_error, on_skip)
+            yield from rows_to_articles(parquet_rows(path, str(path)), id_field, text_field, on_error, on_skip)
         else:
             raise DataError(f"{path}: unsupported input {suffix!r}; use a directory of .txt/.md files, "
                             ".jsonl, .csv, .parquet or - for stdin")

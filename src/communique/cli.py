@@ -60,7 +60,8 @@ def cmd_score(a: argparse.Namespace) -> None:
     from .score import ScoreOptions, score
 
     opts = ScoreOptions(id_field=a.id_field, text_field=a.text_field, min_confidence=a.min_confidence,
-                        on_error=a.on_error, chunk_articles=a.chunk, force=a.force)
+                        on_error=a.on_error, chunk_articles=a.chunk, force=a.force, precision=a.precision,
+                        batch_size=a.batch_size)
     if a.threads:
         import torch
 
@@ -68,7 +69,11 @@ def cmd_score(a: argparse.Namespace) -> None:
     if a.engine == "ray":
         from .ray_engine import score_ray
 
-        result = score_ray(a.inputs, a.model, a.out, opts, address=a.ray_address)
+        if a.summary:
+            raise CommuniqueError("--summary is not available with --engine ray (its output is a directory of "
+                                  "shards); run `communique score` locally on the output or drop --summary")
+        result = score_ray(a.inputs, a.model, a.out, opts, address=a.ray_address, actors=a.ray_actors,
+                           num_gpus=a.ray_gpus, num_cpus=a.ray_cpus)
     else:
         result = score(a.inputs, a.model, a.out, opts, summary=a.summary)
     print(json.dumps(result, indent=2))
@@ -136,7 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
                                "columns (other columns are carried through), or - for JSONL on stdin")
     sc.add_argument("inputs", nargs="+", metavar="INPUT", help="articles to score")
     sc.add_argument("--model", required=True, help="run directory of a trained model")
-    sc.add_argument("--out", required=True, help="output file: .jsonl, .csv or .parquet")
+    sc.add_argument("--out", required=True, help="output file: .jsonl, .csv or .parquet "
+                                                 "(with --engine ray: a directory of .jsonl or .parquet shards)")
     sc.add_argument("--summary", help="also write per-article label counts and top sentences (JSONL)")
     sc.add_argument("--id-field", default="id", help="id column of tabular/JSONL input (default id)")
     sc.add_argument("--text-field", default="text", help="text column of tabular/JSONL input (default text)")
@@ -147,10 +153,16 @@ def build_parser() -> argparse.ArgumentParser:
                          "OUT.errors.jsonl and go on")
     sc.add_argument("--chunk", type=int, default=64, help="articles per checkpoint (default 64)")
     sc.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
+    sc.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto",
+                    help="auto = bf16 autocast where the CPU has AMX/AVX512-BF16 or on a bf16 GPU, else fp32")
+    sc.add_argument("--batch-size", type=int, default=64, help="sentences per forward pass (default 64)")
     sc.add_argument("--force", action="store_true", help="overwrite the output and forget any checkpoint")
     sc.add_argument("--engine", choices=("local", "ray"), default="local",
                     help="local process (default) or Ray Data (pip install communique[ray])")
     sc.add_argument("--ray-address", default=None, help="Ray cluster address (default: $RAY_ADDRESS or local)")
+    sc.add_argument("--ray-actors", type=int, default=None, help="scoring actors (default: one per CPU or GPU)")
+    sc.add_argument("--ray-gpus", type=float, default=0.0, help="GPUs per actor, e.g. 1 or 0.5 (default 0)")
+    sc.add_argument("--ray-cpus", type=float, default=1.0, help="CPUs per actor (default 1)")
     sc.set_defaults(func=cmd_score)
 
     c = sub.add_parser("compare", help="compare runs on the same data with paired significance tests",

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.stats import binomtest
 
 from .data import read_records
 from .labels import LABELS
@@ -25,6 +24,8 @@ from .rundir import require_run
 
 def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> dict[str, Any]:
     """Exact McNemar test: p-value of the split between the two kinds of discordant pairs."""
+    from scipy.stats import binomtest
+
     b = int(np.sum(correct_a & ~correct_b))
     c = int(np.sum(~correct_a & correct_b))
     p = binomtest(b, b + c, 0.5).pvalue if b + c else 1.0

@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from .data import read_records
-from .errors import RunDirError
+from .errors import DataError, RunDirError
 from .labels import LABELS, STANCE_LABELS
 
 SPLITS = ("train", "dev", "test")
@@ -39,6 +39,8 @@ def corpus_files(root: str | Path) -> dict[str, list[Path]]:
     A single file maps to its stem.
     """
     root = Path(root)
+    if not root.exists():
+        raise DataError(f"{root}: no such file or directory")
     if root.is_file():
         return {root.stem: [root]}
     split = {s: [root / f"{s}.jsonl"] for s in SPLITS if (root / f"{s}.jsonl").is_file()}
@@ -46,7 +48,7 @@ def corpus_files(root: str | Path) -> dict[str, list[Path]]:
         return split
     files = sorted(root.rglob("*.jsonl"))
     if not files:
-        raise FileNotFoundError(f"{root}: no .jsonl files")
+        raise DataError(f"{root}: no .jsonl files")
     return {f.stem: [f] for f in files}
 
 
@@ -163,13 +165,14 @@ def slice_table(result: Mapping[str, Any], column: str) -> pd.DataFrame | None:
 
 
 def challenge_table(result: Mapping[str, Any]) -> pd.DataFrame | None:
-    """Challenge-set accuracy and pair consistency per rule, with an ``all`` row; None if not evaluated."""
+    """Challenge-set accuracy and pair consistency per rule (``n``: sentences), with an ``all`` row;
+    None if not evaluated."""
     ch = result.get("challenge")
     if not ch:
         return None
     table = pd.DataFrame.from_dict(ch.get("per_rule", {}), orient="index", columns=["n", "accuracy",
                                                                                      "pair_consistency"])
-    total = pd.DataFrame({"n": [ch.get("n_pairs")], "accuracy": [ch.get("accuracy")],
+    total = pd.DataFrame({"n": [ch.get("n", ch.get("n_pairs"))], "accuracy": [ch.get("accuracy")],
                           "pair_consistency": [ch.get("pair_consistency")]}, index=["all"])
     table = pd.concat([table.sort_index(), total])
     table.index.name = "rule"
@@ -177,11 +180,15 @@ def challenge_table(result: Mapping[str, Any]) -> pd.DataFrame | None:
 
 
 def articles_table(result: Mapping[str, Any]) -> pd.DataFrame | None:
-    """Sentence segmentation and classification scores on the gold articles; None if not evaluated."""
+    """Sentence segmentation and classification scores on the gold articles; None if not evaluated.
+
+    The counts beside the scores (articles, gold and predicted sentences) are in ``table.attrs``.
+    """
     arts = result.get("articles")
     if not arts:
         return None
-    table = pd.DataFrame.from_dict(arts, orient="index")
+    table = pd.DataFrame.from_dict({k: v for k, v in arts.items() if isinstance(v, Mapping)}, orient="index")
+    table.attrs = {k: v for k, v in arts.items() if not isinstance(v, Mapping)}
     table.index.name = "task"
     return table
 
@@ -506,6 +513,7 @@ def agreement_matrix(preds: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 
 __all__ = ["agreement_matrix", "article_text", "articles_table", "attach_speakers", "challenge_table",
            "compare_per_class", "compare_table", "confident_errors", "corpus_files", "corpus_summary",
-           "disagreement_by_label", "disagreements", "label_examples", "length_table", "load_corpus", "load_eval", "load_predictions",
-           "load_run_predictions", "load_scores", "metrics_table", "per_class_table", "render_article_html",
-           "sentences", "slice_table", "stance_profile", "stance_timeline", "top_sentences", "who_said_what"]
+           "disagreement_by_label", "disagreements", "label_examples", "length_table", "load_corpus", "load_eval",
+           "load_predictions", "load_run_predictions", "load_scores", "metrics_table", "per_class_table",
+           "render_article_html", "sentences", "slice_table", "stance_profile", "stance_timeline", "top_sentences",
+           "who_said_what"]

@@ -94,9 +94,10 @@ def plot_label_counts(table, title: str = ""):
     for label in labels:
         ax.barh(names, table[label].to_numpy(), left=left, color=COLORS[label], label=label)
         left += table[label].to_numpy()
+    ax.margins(y=0.01)
     ax.invert_yaxis()
     ax.set_xlabel("sentences")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
     ax.set_title(title)
     fig.tight_layout()
     return fig
@@ -105,10 +106,11 @@ def plot_label_counts(table, title: str = ""):
 def plot_lengths(records, title: str = "words per sentence", bins: int = 30):
     """Overlaid histograms of sentence length (``n_words``) per label."""
     fig, ax = plt.subplots(figsize=(6.5, 3.5))
+    edges = np.histogram_bin_edges(records["n_words"], bins=bins)  # shared, so labels compare
     for label in LABELS:
         values = records.loc[records["label"] == label, "n_words"]
         if len(values):
-            ax.hist(values, bins=bins, histtype="step", lw=1.5, color=COLORS[label], label=label)
+            ax.hist(values, bins=edges, histtype="step", lw=1.5, color=COLORS[label], label=label)
     ax.set_xlabel("words")
     ax.set_ylabel("sentences")
     ax.legend(fontsize=8)
@@ -125,11 +127,11 @@ def plot_stance_profile(profile, title: str = "stance profile"):
     for label in LABELS:
         ax.barh(names, profile[label].to_numpy(), left=left, color=COLORS[label], label=label)
         left += profile[label].to_numpy()
+    ax.margins(y=0.01)
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.set_xlabel("share of sentences")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15 if len(profile) > 3 else -0.3), ncol=len(LABELS),
-              fontsize=8)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
     ax.set_title(title)
     fig.tight_layout()
     return fig

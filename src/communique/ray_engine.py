@@ -27,23 +27,19 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import os
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .articles import Article, SkippedRecord, _jsonl_lines, _records
+from .articles import Article, SkippedRecord, jsonl_rows, parquet_rows, rows_to_articles
 from .errors import CommuniqueError, DataError
 from .rundir import require_run
 from .score import ScoreOptions, sentence_rows
 
-log = logging.getLogger(__name__)
-
 INPUT_FORMATS = (".jsonl", ".json", ".parquet")  # .json is read as JSONL, as by the local engine
 OUTPUT_FORMATS = (".jsonl", ".parquet")  # the output is a directory of shards in this format
-PARQUET_BATCH = 1024  # rows per Parquet read batch (the local engine's value)
 
 
 def _filesystem(spec: str):
@@ -90,14 +86,13 @@ def list_input_files(inputs: Sequence[str]) -> list[dict[str, str]]:
 
 
 def _parquet_rows(fs, path: str, name: str) -> Iterator[tuple[str, Any, str]]:
-    import pyarrow.parquet as pq
-
-    n = 0
     with fs.open_input_file(path) as f:
-        for batch in pq.ParquetFile(f).iter_batches(batch_size=PARQUET_BATCH):
-            for row in batch.to_pylist():
-                yield f"{name}:row {n}", row, ""
-                n += 1
+        yield from parquet_rows(f, name)
+
+
+def _jsonl_rows(fs, path: str, name: str) -> Iterator[tuple[str, Any, str]]:
+    with io.BufferedReader(fs.open_input_stream(path)) as f:  # pyarrow streams cannot iterate lines
+        yield from jsonl_rows(f, name)
 
 
 ARTICLE_COLUMNS = ("id", "text", "source", "meta", "status", "reason", "skipped")  # all strings
@@ -125,15 +120,9 @@ def _parse_files(batch, opts: ScoreOptions):
     pending: list[Article | SkippedRecord] = []
     for uri, name in zip(batch.column("uri").to_pylist(), batch.column("name").to_pylist()):
         fs, path = _filesystem(uri)
-        if Path(path).suffix.lower() == ".parquet":
-            articles = _records(_parquet_rows(fs, path, name), opts.id_field, opts.text_field, opts.on_error,
-                                pending.append)
-            yield from _drain(articles, pending, opts.chunk_articles)
-        else:
-            with io.BufferedReader(fs.open_input_stream(path)) as f:
-                articles = _records(_jsonl_lines(f, name), opts.id_field, opts.text_field, opts.on_error,
-                                    pending.append)
-                yield from _drain(articles, pending, opts.chunk_articles)
+        read = _parquet_rows if Path(path).suffix.lower() == ".parquet" else _jsonl_rows
+        articles = rows_to_articles(read(fs, path, name), opts.id_field, opts.text_field, opts.on_error, pending.append)
+        yield from _drain(articles, pending, opts.chunk_articles)
     if pending:
         yield _article_table(pending)
 
@@ -181,13 +170,13 @@ class SentenceScorer:
                              ("first", pa.bool_()), ("error", pa.string())]))
 
 
-def _make_sink(out: str, fmt: str, force: bool):
+def _make_sink(out: str, fmt: str):
     """A Ray Data sink writing the ``line`` column as JSONL or Parquet shards, and counting rows."""
     from ray.data.datasource import BlockBasedFileDatasink
 
     class ScoresSink(BlockBasedFileDatasink):
         def __init__(self):
-            super().__init__(out, file_format=fmt, mode="overwrite" if force else "error")
+            super().__init__(out, file_format=fmt)
             self.counts: dict[str, Any] = {"articles": 0, "sentences": 0, "skipped_records": 0, "status": {}}
             self.errors: list[str] = []
 
@@ -288,9 +277,15 @@ def score_ray(inputs: Sequence[str], run_dir: str | Path, out: str, opts: ScoreO
 
     out_fs, out_path = _filesystem(out)
     errors_uri = out.rstrip("/") + ".errors.jsonl"
-    if out_fs.get_file_info(out_path).type != pafs.FileType.NotFound and not opts.force:
-        raise CommuniqueError(f"{out}: already exists; pass --force to overwrite it")
     files = list_input_files(inputs)
+    err_fs, err_path = _filesystem(errors_uri)
+    kind = out_fs.get_file_info(out_path).type
+    if kind != pafs.FileType.NotFound:
+        if not opts.force:
+            raise CommuniqueError(f"{out}: already exists; pass --force to overwrite it")
+        out_fs.delete_dir(out_path) if kind == pafs.FileType.Directory else out_fs.delete_file(out_path)
+    if opts.force and err_fs.get_file_info(err_path).type == pafs.FileType.File:
+        err_fs.delete_file(err_path)
 
     started = False
     if not ray.is_initialized():
@@ -306,10 +301,12 @@ def score_ray(inputs: Sequence[str], run_dir: str | Path, out: str, opts: ScoreO
         scored = parsed.repartition(target_num_rows_per_block=opts.chunk_articles).map_batches(
             SentenceScorer, fn_constructor_args=(run_dir, opts), batch_size=opts.chunk_articles,
             batch_format="pyarrow", compute=pool, num_gpus=num_gpus, num_cpus=num_cpus)
-        sink = _make_sink(out, fmt.lstrip("."), opts.force)
+        sink = _make_sink(out, fmt.lstrip("."))
         try:
             scored.write_datasink(sink)
         except Exception as e:
+            if sink.has_created_dir:  # no resume on Ray: drop the failed job's shards so a rerun starts clean
+                out_fs.delete_dir(out_path)
             ours = _communique_error(e)
             if ours is None:
                 raise
@@ -317,12 +314,9 @@ def score_ray(inputs: Sequence[str], run_dir: str | Path, out: str, opts: ScoreO
     finally:
         if started:
             ray.shutdown()
-    err_fs, err_path = _filesystem(errors_uri)
     if sink.errors:
         with err_fs.open_output_stream(err_path) as f:
             f.write("".join(e + "\n" for e in sink.errors).encode("utf-8"))
-    elif opts.force and err_fs.get_file_info(err_path).type == pafs.FileType.File:
-        err_fs.delete_file(err_path)
     seconds = time.time() - start
     counts = sink.counts
     return {**counts, "output": out, "seconds": round(seconds, 2), "resumed_from": 0,

@@ -43,25 +43,8 @@ def markdown_table(df: pd.DataFrame, fmt: str = ".3f") -> str:
     head = [str(df.index.name or ""), *map(str, df.columns)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join([cell(i), *(cell(v) for v in row)]) + " |"
-              for i, row in zip(df.index, df.itertuples(index=False))]
+              for i, row in zip(df.index, df.itertuples(index=False), strict=True)]
     return "\n".join(lines)
-
-
-def format_extra(key: str, value: Mapping[str, Any]) -> str:
-    """Plain-text summary of the ``challenge`` or ``articles`` part of an evaluation result."""
-    if key == "challenge":
-        lines = [f"challenge set: {value.get('n_pairs', '?')} pairs, accuracy {_num(value.get('accuracy'))}, "
-                 f"pair consistency {_num(value.get('pair_consistency'))}"]
-        for rule, r in sorted(value.get("per_rule", {}).items()):
-            lines.append(f"  {rule:<8} n={r.get('n', '?'):<4} accuracy {_num(r.get('accuracy'))}  "
-                         f"pair consistency {_num(r.get('pair_consistency'))}")
-        return "\n".join(lines)
-    if key == "articles":
-        lines = ["gold articles:"]
-        for part, scores in value.items():
-            lines.append(f"  {part:<15}" + "  ".join(f"{k} {_num(v)}" for k, v in scores.items()))
-        return "\n".join(lines)
-    return f"{key}: {json.dumps(value, default=str)}"
 
 
 def run_figures(result: Mapping[str, Any], title: str = "") -> dict[str, Any]:
@@ -111,7 +94,8 @@ def report_blocks(name: str, result: Mapping[str, Any], split: str, figures: Seq
             blocks.append(("img", "challenge.png", "challenge accuracy by rule"))
     articles = ci.articles_table(result)
     if articles is not None:
-        blocks += [("h", 2, "Gold articles"), ("table", articles)]
+        counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in articles.attrs.items())
+        blocks += [("h", 2, "Gold articles"), *([("p", counts + ".")] if counts else []), ("table", articles)]
     if errors is not None:
         blocks.append(("h", 2, "Most confident errors"))
         blocks.append(("table", errors) if len(errors) else ("p", "No errors."))
@@ -220,5 +204,5 @@ def add_report_command(subparsers: argparse._SubParsersAction) -> argparse.Argum
     return r
 
 
-__all__ = ["add_report_command", "format_extra", "markdown_table", "report_blocks", "run_figures", "to_html",
+__all__ = ["add_report_command", "markdown_table", "report_blocks", "run_figures", "to_html",
            "to_markdown", "write_report"]

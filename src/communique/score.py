@@ -51,6 +51,8 @@ class ScoreOptions:
     on_error: str = "stop"  # stop | skip (malformed input records go to OUT.errors.jsonl)
     chunk_articles: int = 64  # articles per checkpoint; larger chunks sort better, lose more on a kill
     segmenter: str = DEFAULT_BACKEND
+    precision: str = "auto"  # auto (bf16 where the CPU/GPU has it) | bf16 | fp32, for transformer models
+    batch_size: int = 64  # sentences per forward pass (sorted by length, padded per batch)
     force: bool = False  # discard an existing output or checkpoint and start over
 
 
@@ -64,7 +66,7 @@ def _signature(inputs: Sequence[str], run_dir: str, opts: ScoreOptions) -> str:
     """Identifies the job, so a checkpoint is only resumed by the same command."""
     key = {"inputs": [str(Path(i).resolve()) if i != "-" else "-" for i in inputs], "model": str(Path(run_dir).resolve()),
            "id_field": opts.id_field, "text_field": opts.text_field, "min_confidence": opts.min_confidence,
-           "segmenter": opts.segmenter, "on_error": opts.on_error}
+           "segmenter": opts.segmenter, "on_error": opts.on_error, "precision": opts.precision}
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -174,6 +176,8 @@ def score(inputs: Sequence[str], run_dir: str | Path | StanceModel, out: str | P
         raise CommuniqueError(f"{out}: unsupported output format {out.suffix!r}; use {', '.join(OUTPUT_FORMATS)}")
     if opts.on_error not in ("stop", "skip"):
         raise CommuniqueError(f"--on-error {opts.on_error!r}: choose stop or skip")
+    if opts.precision not in ("auto", "bf16", "fp32"):
+        raise CommuniqueError(f"--precision {opts.precision!r}: choose auto, bf16 or fp32")
     if not 0.0 <= opts.min_confidence <= 1.0:
         raise CommuniqueError(f"--min-confidence {opts.min_confidence}: must be between 0 and 1")
     paths = _paths(out)
@@ -203,6 +207,10 @@ def score(inputs: Sequence[str], run_dir: str | Path | StanceModel, out: str | P
             raise CommuniqueError(f"{p}: missing, but the checkpoint says it held data; pass --force to start over")
 
     model = run_dir if isinstance(run_dir, StanceModel) else load_model(require_run(run_dir))
+    if hasattr(model, "precision"):
+        model.precision = opts.precision
+    if hasattr(model, "inference_batch_size"):
+        model.inference_batch_size = opts.batch_size
     skipped: list[SkippedRecord] = []
     articles = iter_articles(inputs, opts.id_field, opts.text_field, opts.on_error, skipped.append)
     counts = state["counts"]

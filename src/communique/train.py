@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .config import Config, load_config, save_config
 from .data import label_ids, load_labelled, split_by_group
@@ -30,6 +29,8 @@ log = logging.getLogger(__name__)
 
 
 def seed_everything(seed: int) -> None:
+    import torch
+
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -82,6 +83,8 @@ def train(config: Config | str | Path, out_dir: str | Path | None = None, overri
         resume = False  # nothing to resume: start fresh
     run_dir = prepare_run_dir(run_dir, force=force, resume=resume)
     if cfg.training.threads:
+        import torch
+
         torch.set_num_threads(cfg.training.threads)
     seed_everything(cfg.training.seed)
     handler = _attach_log(run_dir)
