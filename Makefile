@@ -30,7 +30,7 @@ demo: setup
 	$(BIN)/communique evaluate $(RUN) --split test
 	$(BIN)/communique score data/articles --model $(RUN) --out $(OUT)/scores.jsonl \
 		--summary $(OUT)/summary.jsonl --force
-	$(BIN)/communique report $(RUN) --scores $(OUT)/scores.jsonl
+	$(BIN)/communique report $(RUN)
 	@echo
 	@echo "== demo finished =="
 	@echo "run directory:   $(RUN)  (config.yaml, env.json, model/, metrics.json, MODEL_CARD.md, train.log)"

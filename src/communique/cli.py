@@ -14,6 +14,7 @@ EPILOG = """examples:
   communique evaluate runs/minilm --split test
   communique predict runs/minilm "Beijing warned Manila of consequences."
   communique score data/articles --model runs/minilm --out scores.jsonl --summary summary.jsonl
+  communique report runs/minilm
 """
 
 
@@ -184,6 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--force", action="store_true", help="overwrite existing fold runs")
     v.set_defaults(func=cmd_cv)
 
+    from .report import add_report_command
+
+    add_report_command(sub)
     return p
 
 
