@@ -21,8 +21,11 @@ EPILOG = """examples:
 def cmd_train(a: argparse.Namespace) -> None:
     from .train import train
 
+    from .rundir import is_main_process
+
     run = train(a.config, out_dir=a.out, overrides=a.set, force=a.force, resume=a.resume)
-    print(f"run written to {run}")
+    if is_main_process():
+        print(f"run written to {run}")
 
 
 def cmd_evaluate(a: argparse.Namespace) -> None:

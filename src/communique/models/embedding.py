@@ -49,7 +49,9 @@ class EmbeddingModel(StanceModel):
         clf.fit(self.embed(train["text"]), [LABEL2ID[x] for x in train["label"]])
         if list(clf.classes_) != list(range(len(LABELS))):
             raise ValueError("training data must contain every label")
-        self.coef_, self.intercept_ = clf.coef_.astype(np.float32), clf.intercept_.astype(np.float32)
+        # C order: safetensors writes raw buffers, and lbfgs leaves coef_ in Fortran order
+        self.coef_ = np.ascontiguousarray(clf.coef_, dtype=np.float32)
+        self.intercept_ = np.ascontiguousarray(clf.intercept_, dtype=np.float32)
         return self
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
