@@ -70,3 +70,19 @@ def test_load_model_errors(tmp_path):
     (tmp_path / "model.json").write_text(json.dumps({"family": "svm", "labels": list(LABELS), "settings": {}}))
     with pytest.raises(RunDirError, match="unknown model family 'svm'"):
         load_model(tmp_path)
+
+
+def test_onnx_runtime_matches_torch(tiny_data, tiny_bert, tmp_path):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    _fit(tiny_data, "transformer", tiny_bert).save(tmp_path / "m")
+    model = load_model(tmp_path / "m")
+    model.precision = "fp32"
+    texts = TEXTS + ["A much longer sentence, so that the batch needs padding to the longest member of it."]
+    ref = model.logits(texts)
+    model.runtime = "onnx"
+    assert np.allclose(model.logits(texts), ref, atol=1e-4)
+    assert (tmp_path / "m/onnx/model.onnx").is_file()
+    model.runtime = "onnx-int8"
+    q = model.logits(texts)
+    assert q.shape == ref.shape and (tmp_path / "m/onnx/model.int8.onnx").is_file()

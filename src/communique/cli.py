@@ -65,7 +65,7 @@ def cmd_score(a: argparse.Namespace) -> None:
 
     opts = ScoreOptions(id_field=a.id_field, text_field=a.text_field, min_confidence=a.min_confidence,
                         on_error=a.on_error, chunk_articles=a.chunk, force=a.force, precision=a.precision,
-                        batch_size=a.batch_size)
+                        batch_size=a.batch_size, runtime=a.runtime)
     if a.threads:
         import torch
 
@@ -160,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto",
                     help="auto = bf16 autocast where the CPU has AMX/AVX512-BF16 or on a bf16 GPU, else fp32")
     sc.add_argument("--batch-size", type=int, default=64, help="sentences per forward pass (default 64)")
+    sc.add_argument("--runtime", choices=("torch", "onnx", "onnx-int8"), default="torch",
+                    help="inference engine for transformer models: torch (default), onnx, or onnx-int8 "
+                         "(ONNX Runtime with int8 weights; needs communique[onnx]; see bench/README.md)")
     sc.add_argument("--force", action="store_true", help="overwrite the output and forget any checkpoint")
     sc.add_argument("--engine", choices=("local", "ray"), default="local",
                     help="local process (default) or Ray Data (pip install communique[ray])")

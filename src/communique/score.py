@@ -53,6 +53,7 @@ class ScoreOptions:
     segmenter: str = DEFAULT_BACKEND
     precision: str = "auto"  # auto (bf16 where the CPU/GPU has it) | bf16 | fp32, for transformer models
     batch_size: int = 64  # sentences per forward pass (sorted by length, padded per batch)
+    runtime: str = "torch"  # torch | onnx | onnx-int8, for transformer models (see bench/README.md)
     force: bool = False  # discard an existing output or checkpoint and start over
 
 
@@ -66,7 +67,8 @@ def _signature(inputs: Sequence[str], run_dir: str, opts: ScoreOptions) -> str:
     """Identifies the job, so a checkpoint is only resumed by the same command."""
     key = {"inputs": [str(Path(i).resolve()) if i != "-" else "-" for i in inputs], "model": str(Path(run_dir).resolve()),
            "id_field": opts.id_field, "text_field": opts.text_field, "min_confidence": opts.min_confidence,
-           "segmenter": opts.segmenter, "on_error": opts.on_error, "precision": opts.precision}
+           "segmenter": opts.segmenter, "on_error": opts.on_error, "precision": opts.precision,
+           "runtime": opts.runtime}
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -176,6 +178,8 @@ def score(inputs: Sequence[str], run_dir: str | Path | StanceModel, out: str | P
         raise CommuniqueError(f"{out}: unsupported output format {out.suffix!r}; use {', '.join(OUTPUT_FORMATS)}")
     if opts.on_error not in ("stop", "skip"):
         raise CommuniqueError(f"--on-error {opts.on_error!r}: choose stop or skip")
+    if opts.runtime not in ("torch", "onnx", "onnx-int8"):
+        raise CommuniqueError(f"--runtime {opts.runtime!r}: choose torch, onnx or onnx-int8")
     if opts.precision not in ("auto", "bf16", "fp32"):
         raise CommuniqueError(f"--precision {opts.precision!r}: choose auto, bf16 or fp32")
     if not 0.0 <= opts.min_confidence <= 1.0:
@@ -211,6 +215,8 @@ def score(inputs: Sequence[str], run_dir: str | Path | StanceModel, out: str | P
         model.precision = opts.precision
     if hasattr(model, "inference_batch_size"):
         model.inference_batch_size = opts.batch_size
+    if hasattr(model, "runtime"):
+        model.runtime = opts.runtime
     skipped: list[SkippedRecord] = []
     articles = iter_articles(inputs, opts.id_field, opts.text_field, opts.on_error, skipped.append)
     counts = state["counts"]

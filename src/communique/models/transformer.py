@@ -46,6 +46,8 @@ class TransformerModel(StanceModel):
         self.training_cfg = training_cfg
         self.inference_batch_size = 64
         self.precision = training_cfg.precision if training_cfg else "auto"
+        self.runtime = "torch"  # torch | onnx | onnx-int8 (see models/onnx_runtime.py)
+        self.path_: Path | None = None  # where the saved model lives (the ONNX export is cached there)
 
     # ---- training -------------------------------------------------------
     def fit(self, train, dev=None, work_dir: Path | None = None, resume: bool = False) -> "TransformerModel":
@@ -123,7 +125,7 @@ class TransformerModel(StanceModel):
         return self
 
     # ---- inference --------------------------------------------------------
-    def encode_batches(self, texts: Sequence[str], batch_size: int | None = None):
+    def encode_batches(self, texts: Sequence[str], batch_size: int | None = None, tensors: str = "pt"):
         """Yield ``(positions, features)``, length-sorted so padding stays small.
 
         Tokenisation runs once over all texts in the fast (Rust) tokenizer;
@@ -135,12 +137,17 @@ class TransformerModel(StanceModel):
         keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc]
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
-            feats = self.tokenizer_.pad({k: [enc[k][i] for i in idx] for k in keys}, return_tensors="pt")
+            feats = self.tokenizer_.pad({k: [enc[k][i] for i in idx] for k in keys}, return_tensors=tensors)
             yield idx, feats
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
         if not len(texts):
+            return out
+        if self.runtime != "torch":
+            session = self._onnx_session()
+            for idx, feats in self.encode_batches(texts, tensors="np"):
+                out[idx] = session(feats)
             return out
         dev = next(self.model_.parameters()).device
         bf16 = use_bf16(self.precision)
@@ -149,6 +156,17 @@ class TransformerModel(StanceModel):
                 feats = {k: v.to(dev) for k, v in feats.items()}
                 out[idx] = self.model_(**feats).logits.float().cpu().numpy()
         return out
+
+    def _onnx_session(self):
+        from .onnx_runtime import OnnxSession, export
+
+        key = (self.runtime, torch.get_num_threads())
+        if getattr(self, "_session_key", None) != key:
+            if self.path_ is None:
+                raise ValueError("ONNX runtime needs a saved model (load it with load_model)")
+            path = export(self.model_, self.tokenizer_, self.path_ / "onnx", int8=self.runtime == "onnx-int8")
+            self._session, self._session_key = OnnxSession(path, threads=torch.get_num_threads()), key
+        return self._session
 
     # ---- persistence --------------------------------------------------------
     def _save_weights(self, path: Path) -> dict[str, Any]:
@@ -165,4 +183,5 @@ class TransformerModel(StanceModel):
         self.tokenizer_ = AutoTokenizer.from_pretrained(path)
         self.model_ = AutoModelForSequenceClassification.from_pretrained(path, use_safetensors=True)
         self.model_.to(device()).eval()
+        self.path_ = Path(path)
         return self

@@ -1,0 +1,67 @@
+"""ONNX Runtime inference for fine-tuned transformers (optional: ``pip install communique[onnx]``).
+
+The model is exported once from its safetensors weights (no pickle, no remote
+code) into ``MODEL_DIR/onnx/``, optionally with dynamic int8 weights; later runs
+reuse the file. Whether it pays off is measured in ``bench/score_throughput.py``
+(speed and label agreement with the fp32 PyTorch model).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+RUNTIMES = ("torch", "onnx", "onnx-int8")
+
+
+def export(model, tokenizer, directory: Path, int8: bool = False) -> Path:
+    """Export a sequence classifier to ONNX (dynamic batch and length); quantise weights to int8 if asked."""
+    import torch
+
+    directory.mkdir(parents=True, exist_ok=True)
+    fp32 = directory / "model.onnx"
+    if not fp32.exists():
+        sample = tokenizer(["a short sentence", "a somewhat longer sample sentence here"], padding=True,
+                           return_tensors="pt")
+        names = [k for k in INPUTS if k in sample]
+        tmp = directory / "model.onnx.tmp"
+        cpu_model = model.to("cpu").eval()
+        with torch.inference_mode():
+            torch.onnx.export(cpu_model, tuple(sample[k] for k in names), str(tmp), input_names=names,
+                              output_names=["logits"], dynamic_axes={k: {0: "batch", 1: "length"} for k in names},
+                              opset_version=17, dynamo=False)
+        tmp.replace(fp32)
+        log.info("exported %s", fp32)
+    if not int8:
+        return fp32
+    q = directory / "model.int8.onnx"
+    if not q.exists():
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        tmp = directory / "model.int8.onnx.tmp"
+        quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+        tmp.replace(q)
+        log.info("quantised %s", q)
+    return q
+
+
+class OnnxSession:
+    """A CPU InferenceSession that takes the tokenizer's numpy features and returns logits."""
+
+    def __init__(self, path: Path, threads: int = 0):
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            opts.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self.names = [i.name for i in self.session.get_inputs()]
+
+    def __call__(self, feats: dict[str, np.ndarray]) -> np.ndarray:
+        return self.session.run(["logits"], {k: feats[k].astype(np.int64) for k in self.names})[0]
