@@ -86,3 +86,19 @@ def test_onnx_runtime_matches_torch(tiny_data, tiny_bert, tmp_path):
     model.runtime = "onnx-int8"
     q = model.logits(texts)
     assert q.shape == ref.shape and (tmp_path / "m/onnx/model.int8.onnx").is_file()
+
+
+def test_temperature_scaling_softens_overconfident_logits():
+    from communique.calibration import apply_temperature, fit_temperature
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 5, 2000)
+    logits = rng.normal(0, 1, (2000, 5))
+    logits[np.arange(2000), y] += 2.0  # right about 70% of the time ...
+    logits *= 4.0  # ... but far too sure of itself
+    t = fit_temperature(logits, y)
+    assert t > 1.5  # softens
+    p_raw, p_cal = apply_temperature(logits, 1.0), apply_temperature(logits, t)
+    assert (p_raw.argmax(1) == p_cal.argmax(1)).all()  # accuracy untouched
+    acc = (p_cal.argmax(1) == y).mean()
+    assert abs(p_cal.max(1).mean() - acc) < abs(p_raw.max(1).mean() - acc) / 2

@@ -194,3 +194,15 @@ def test_killed_run_resumes_without_duplicates_or_gaps(run, tmp_path):
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["resumed_from"] >= done
     assert out.read_text() == ref.read_text()
+
+
+def test_sample_articles_end_to_end(run, tmp_path):
+    """Every shipped article is scored; every row's span is its text in the original file."""
+    out = tmp_path / "s.jsonl"
+    stats = score([str(ROOT / "data/articles")], run, out, summary=tmp_path / "sum.jsonl", progress=False)
+    texts = {p.stem: p.read_text(encoding="utf-8") for p in (ROOT / "data/articles").glob("*.txt")}
+    got = rows(out)
+    assert {r["article_id"] for r in got} == set(texts) and stats["articles"] == len(texts)
+    for r in got:
+        assert texts[r["article_id"]][r["start"]:r["end"]] == r["text"]
+    assert len(rows(tmp_path / "sum.jsonl")) == len(texts)
