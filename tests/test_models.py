@@ -102,3 +102,27 @@ def test_temperature_scaling_softens_overconfident_logits():
     assert (p_raw.argmax(1) == p_cal.argmax(1)).all()  # accuracy untouched
     acc = (p_cal.argmax(1) == y).mean()
     assert abs(p_cal.max(1).mean() - acc) < abs(p_raw.max(1).mean() - acc) / 2
+
+
+def test_ensemble_averages_members_and_is_self_contained(tiny_data, tmp_path):
+    import shutil
+
+    from communique.errors import ConfigError
+    from communique.train import train
+
+    a = train(tiny_config(tiny_data, "tfidf"), out_dir=tmp_path / "a")
+    cfg_b = tiny_config(tiny_data, "tfidf")
+    cfg_b.model.ngram_max = 1
+    b = train(cfg_b, out_dir=tmp_path / "b")
+    cfg = tiny_config(tiny_data, "tfidf")
+    cfg.model.family, cfg.model.members = "ensemble", [str(a), str(b)]
+    cfg.training.calibrate = False
+    ens = train(cfg, out_dir=tmp_path / "ens")
+    pa, pb = load_model(a).predict_proba(TEXTS), load_model(b).predict_proba(TEXTS)
+    expected = np.sqrt(pa * pb)
+    expected /= expected.sum(1, keepdims=True)
+    shutil.rmtree(a), shutil.rmtree(b)  # the ensemble carries copies of its members
+    assert np.allclose(load_model(ens).predict_proba(TEXTS), expected, atol=1e-6)
+    cfg.model.members = [str(ens)]
+    with pytest.raises(ConfigError, match="at least two"):
+        train(cfg, out_dir=tmp_path / "ens2")

@@ -34,14 +34,15 @@ def _f(default, help: str, *, choices=None, min=None, max=None, factory=False):
 
 @dataclass
 class ModelConfig:
-    family: Literal["transformer", "tfidf", "embedding"] = _f(
-        "transformer", "model family", choices=("transformer", "tfidf", "embedding"))
+    family: Literal["transformer", "tfidf", "embedding", "ensemble"] = _f(
+        "transformer", "model family", choices=("transformer", "tfidf", "embedding", "ensemble"))
     pretrained: str = _f(MINILM, "hub id or local path of the encoder (transformer, embedding)")
     max_length: int = _f(128, "max tokens per sentence; newswire sentences rarely exceed 96", min=8, max=4096)
     # tfidf / embedding: logistic regression on top
     c: float = _f(4.0, "inverse L2 strength of the logistic regression (tfidf, embedding)", min=1e-6)
     ngram_max: int = _f(2, "largest word n-gram for tfidf; 2 catches 'will not', 'rule out'", min=1, max=5)
     min_df: int = _f(1, "minimum document frequency for a tfidf term", min=1)
+    members: list[str] = _f(list, "ensemble: finished run directories whose probabilities are averaged", factory=True)
 
 
 @dataclass

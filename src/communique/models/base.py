@@ -69,10 +69,11 @@ class StanceModel(ABC):
 
 def _families() -> dict[str, type[StanceModel]]:
     from .embedding import EmbeddingModel
+    from .ensemble import EnsembleModel
     from .tfidf import TfidfModel
     from .transformer import TransformerModel
 
-    return {cls.family: cls for cls in (TransformerModel, TfidfModel, EmbeddingModel)}
+    return {cls.family: cls for cls in (TransformerModel, TfidfModel, EmbeddingModel, EnsembleModel)}
 
 
 def build_model(model_cfg, training_cfg) -> StanceModel:
