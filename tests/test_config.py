@@ -6,11 +6,13 @@ from communique.errors import ConfigError
 from conftest import ROOT
 
 
-@pytest.mark.parametrize("name", ["minilm", "tfidf", "embedding"])
+@pytest.mark.parametrize("name", ["minilm", "tfidf", "embedding", "ensemble"])
 def test_shipped_configs_load(name):
     cfg = load_config(ROOT / "configs" / f"{name}.yaml")
     assert isinstance(cfg, Config)
     assert cfg.model.family == {"minilm": "transformer"}.get(name, name)
+    if name == "ensemble":
+        assert cfg.model.members == ["runs/minilm", "runs/tfidf", "runs/embedding"]
 
 
 def test_overrides_are_typed(tmp_path):

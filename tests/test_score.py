@@ -206,3 +206,13 @@ def test_sample_articles_end_to_end(run, tmp_path):
     for r in got:
         assert texts[r["article_id"]][r["start"]:r["end"]] == r["text"]
     assert len(rows(tmp_path / "sum.jsonl")) == len(texts)
+
+
+def test_furniture_rows_are_other_with_status(run, tmp_path):
+    src = jsonl(tmp_path / "in.jsonl", [{"id": "f", "text": "Talks stall\nBy Jane Roe\n\n"
+                                         "The council demanded an immediate withdrawal.\n\nPhoto: A ship. (Wire)"}])
+    score([str(src)], run, tmp_path / "s.jsonl", progress=False)
+    got = {r["text"]: r for r in rows(tmp_path / "s.jsonl")}
+    for text in ("By Jane Roe", "Photo: A ship. (Wire)"):
+        assert got[text]["label"] == "other" and got[text]["status"] == "furniture"
+    assert got["The council demanded an immediate withdrawal."]["label"] == "demand"

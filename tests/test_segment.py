@@ -69,3 +69,18 @@ def test_gold_articles_segmentation_f1():
         tp, n_pred, n_gold = tp + len(pred & spans), n_pred + len(pred), n_gold + len(spans)
     p, r = tp / n_pred, tp / n_gold
     assert 2 * p * r / (p + r) >= 0.97
+
+
+@pytest.mark.parametrize("line, furniture", [
+    ("By Helena Marchetti and Pavel Dorokhin", True),
+    ("By Mei-ling Chou", True),
+    ("Photo: Soldiers patrol the border on Monday. (Wire Photo)", True),
+    ("Also read: Why the talks stalled", True),
+    ("(Reporting by Jane Roe; Editing by John Doe)", True),
+    ("By Tuesday, the troops had left the village.", False),
+    ("By late evening the talks had collapsed.", False),
+    ("Related talks will resume on Monday.", False),
+])
+def test_furniture_is_marked(line, furniture):
+    sents = segment(line)
+    assert len(sents) == 1 and sents[0].furniture is furniture

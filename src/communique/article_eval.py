@@ -92,7 +92,7 @@ def evaluate_articles(model: StanceModel, articles_dir: str | Path, backend: str
     for aid, text in texts.items():
         sents = segment(text) if backend is None else segment(text, backend=backend)
         probs = model.predict_proba([s.text for s in sents])
-        labels = [LABELS[i] for i in probs.argmax(1)] if len(sents) else []
+        labels = [FALLBACK_LABEL if s.furniture else LABELS[i] for s, i in zip(sents, probs.argmax(1))]
         gspans = [(g["start"], g["end"]) for g in gold[aid]]
         pspans = [(s.start, s.end) for s in sents]
         seg_tp += len(set(gspans) & set(pspans))

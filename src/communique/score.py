@@ -111,7 +111,10 @@ def sentence_rows(chunk: list[Article], model: StanceModel, opts: ScoreOptions) 
                    "label": label, "confidence": round(conf, 6),
                    **{f"p_{lab}": round(float(v), 6) for lab, v in zip(LABELS, p)},
                    "status": "ok", "reason": "", "source": art.source}
-            if opts.min_confidence and conf < opts.min_confidence and label != FALLBACK_LABEL:
+            if s.furniture:  # layout, not a statement; the model's probabilities stay visible
+                row["label"], row["status"] = FALLBACK_LABEL, "furniture"
+                row["reason"] = "byline, caption, link or credit line"
+            elif opts.min_confidence and conf < opts.min_confidence and label != FALLBACK_LABEL:
                 row["label"] = FALLBACK_LABEL
                 row["status"] = "low_confidence"
                 row["reason"] = f"predicted {label} at {conf:.3f} < --min-confidence {opts.min_confidence}"

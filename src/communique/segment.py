@@ -24,8 +24,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 BULLET = re.compile(r"^\s*(?:[-•*▪–]|\d{1,2}[.)])\s+")
-FURNITURE = re.compile(r"^\s*(?:also read|read more|related|photo|caption|pictured|file photo|by\s+[A-Z]|"
-                       r"\(reporting by|reporting by|editing by|copyright|©)", re.IGNORECASE)
+# newswire furniture: bylines, captions, link lines and credits (not statements)
+BYLINE = re.compile(r"^\s*By\s+(?:[A-Z][\w.'’-]*,?\s*|and\s+|in\s+[A-Z][\w-]*\s*)+$")
+FURNITURE_PREFIX = re.compile(r"^\s*(?:(?:also read|read more|related|photo|caption|pictured|file photo)\s*:|"
+                              r"\(?(?:additional )?(?:reporting|editing|writing) by\b|copyright\b|©)", re.IGNORECASE)
 ENDS_SENTENCE = re.compile(r"[.!?:;][\"'”’)\]]*\s*$")
 PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
 
@@ -35,6 +37,11 @@ class Sentence:
     start: int
     end: int
     text: str
+    furniture: bool = False  # a byline, caption, "Also read:" or credit line, not a statement
+
+
+def is_furniture(line: str) -> bool:
+    return bool(BYLINE.match(line) or FURNITURE_PREFIX.match(line))
 
 
 def _blocks(text: str) -> Iterator[tuple[int, int, bool]]:
@@ -56,7 +63,7 @@ def _blocks(text: str) -> Iterator[tuple[int, int, bool]]:
             if not line.strip():
                 continue
             if block_start is None:
-                block_start, prose = s, not FURNITURE.match(line)
+                block_start, prose = s, not is_furniture(line)
             nxt = lines[k + 1][2] if k + 1 < len(lines) else None
             if nxt is None or _breaks(line, nxt, longest):
                 yield block_start, e, prose
@@ -66,7 +73,7 @@ def _blocks(text: str) -> Iterator[tuple[int, int, bool]]:
 
 def _breaks(line: str, nxt: str, longest: int) -> bool:
     """Whether the line break after ``line`` ends a unit rather than wrapping a long line."""
-    if not nxt.strip() or BULLET.match(nxt) or FURNITURE.match(nxt):
+    if not nxt.strip() or BULLET.match(nxt) or is_furniture(nxt):
         return True
     # a wrapped line runs close to the wrap width; a headline, byline or
     # subheading is clearly shorter than the paragraph's longest line
@@ -126,5 +133,5 @@ def segment(text: str, backend: str = DEFAULT_BACKEND) -> list[Sentence]:
             while e > s and text[e - 1].isspace():
                 e -= 1
             if e > s:
-                out.append(Sentence(s, e, text[s:e]))
+                out.append(Sentence(s, e, text[s:e], furniture=not prose))
     return out
