@@ -85,10 +85,9 @@ def plot_bars(values: dict[str, float], title: str = "", xlabel: str = "accuracy
 # --- corpus, scored articles and run comparison (used by notebooks/ and `communique report`) ---
 
 
-def plot_label_counts(table, title: str = ""):
-    """Stacked bars of label counts per row of a :func:`communique.inspect.corpus_summary` table."""
-    labels = [label for label in LABELS if label in table.columns]
-    fig, ax = plt.subplots(figsize=(6.5, 0.3 * len(table) + 1.5))
+def _stacked_barh(table, labels, xlabel: str, title: str, xlim=None):
+    """Horizontal bars, one per row of ``table``, stacked by label column."""
+    fig, ax = plt.subplots(figsize=(7, 0.3 * len(table) + 1.5))
     left = np.zeros(len(table))
     names = [str(i) for i in table.index]
     for label in labels:
@@ -96,11 +95,18 @@ def plot_label_counts(table, title: str = ""):
         left += table[label].to_numpy()
     ax.margins(y=0.01)
     ax.invert_yaxis()
-    ax.set_xlabel("sentences")
+    if xlim:
+        ax.set_xlim(*xlim)
+    ax.set_xlabel(xlabel)
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def plot_label_counts(table, title: str = ""):
+    """Stacked bars of label counts per row of a :func:`communique.inspect.corpus_summary` table."""
+    return _stacked_barh(table, [label for label in LABELS if label in table.columns], "sentences", title)
 
 
 def plot_lengths(records, title: str = "words per sentence", bins: int = 30):
@@ -121,20 +127,7 @@ def plot_lengths(records, title: str = "words per sentence", bins: int = 30):
 
 def plot_stance_profile(profile, title: str = "stance profile"):
     """Stacked horizontal bars: share of each label per article (a :func:`stance_profile` table)."""
-    fig, ax = plt.subplots(figsize=(7, 0.3 * len(profile) + 1.5))
-    left = np.zeros(len(profile))
-    names = [str(i) for i in profile.index]
-    for label in LABELS:
-        ax.barh(names, profile[label].to_numpy(), left=left, color=COLORS[label], label=label)
-        left += profile[label].to_numpy()
-    ax.margins(y=0.01)
-    ax.invert_yaxis()
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("share of sentences")
-    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
-    ax.set_title(title)
-    fig.tight_layout()
-    return fig
+    return _stacked_barh(profile, LABELS, "share of sentences", title, xlim=(0, 1))
 
 
 def plot_timeline(timeline, labels: Sequence[str] = LABELS[:4], title: str = "stance over time"):
