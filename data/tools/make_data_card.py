@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from communique.corpus import HARD_NEGATIVE_TAGS, TAGS, VOICES, is_hard_negative
+from communique.corpus import TAGS, VOICES, is_hard_negative
 from communique.data import read_records
 from communique.labels import LABELS
 

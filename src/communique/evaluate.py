@@ -125,11 +125,4 @@ def evaluate(run_dir: str | Path, data: Sequence[str] | None = None, split: str 
     return result
 
 
-def errors(predictions: str | Path, k: int = 20) -> list[dict[str, Any]]:
-    """The ``k`` most confident wrong predictions from a predictions.jsonl file."""
-    rows = [json.loads(line) for line in Path(predictions).read_text(encoding="utf-8").splitlines() if line]
-    wrong = [r for r in rows if r.get("label") and r["predicted"] != r["label"]]
-    return sorted(wrong, key=lambda r: -r["confidence"])[:k]
-
-
-__all__ = ["evaluate", "errors"]
+__all__ = ["evaluate"]
