@@ -34,6 +34,8 @@ def test_existing_run_is_not_overwritten(tiny_data, tmp_path):
     run = train(cfg, out_dir=tmp_path / "run")
     with pytest.raises(RunDirError, match=r"already exists \(status: finished\); add --force"):
         train(cfg, out_dir=run)
+    with pytest.raises(RunDirError, match="already finished; nothing to resume"):
+        train(cfg, out_dir=run, resume=True)
     (run / "marker").write_text("old")
     train(cfg, out_dir=run, force=True)
     assert not (run / "marker").exists()

@@ -39,6 +39,8 @@ def prepare_run_dir(path: str | Path, force: bool = False, resume: bool = False)
     """Create ``path``; refuse to touch an existing run unless ``--force`` or ``--resume``."""
     path = Path(path)
     if path.exists() and any(path.iterdir()):
+        if resume and not force and read_env(path).get("status") == "finished":
+            raise RunDirError(f"{path}: this run already finished; nothing to resume (use --force to train again)")
         if force:
             if is_main_process():
                 shutil.rmtree(path)
