@@ -112,3 +112,15 @@ def test_articles_and_gold_spans():
         meta = {row["article_id"]: row for row in csv.DictReader(f)}
     assert set(meta) == set(texts)
     assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", m["date"]) for m in meta.values())
+
+
+def test_data_card_is_up_to_date(tmp_path):
+    """data/README.md is generated from the files; regenerating it must change nothing."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_data_card", ROOT / "data/tools/make_data_card.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    mod.main(tmp_path / "README.md")
+    assert (tmp_path / "README.md").read_text(encoding="utf-8") == (ROOT / "data/README.md").read_text(
+        encoding="utf-8"), "run `make data-card` and commit data/README.md"

@@ -24,7 +24,7 @@ def table(header, rows):
     return "\n".join(out)
 
 
-def main():
+def main(out: Path = ROOT / "data/README.md") -> None:
     corpus = {s: read_records([ROOT / "data/corpus" / f"{s}.jsonl"]) for s in SPLITS}
     recs = [r for s in SPLITS for r in corpus[s]]
     lab = {s: Counter(r["label"] for r in corpus[s]) for s in SPLITS}
@@ -100,8 +100,8 @@ def main():
               "the labels do not depend on them.",
               "- Oceania has two groups and Latin America's 19th/20th-century border wars only one; Cold War "
               "coverage is thinner than post-2000.", ""]
-    (ROOT / "data/README.md").write_text("\n".join(lines), encoding="utf-8")
-    print(f"wrote data/README.md: {len(recs)} sentences, {len({r['group'] for r in recs})} groups")
+    Path(out).write_text("\n".join(lines), encoding="utf-8")
+    print(f"wrote {out}: {len(recs)} sentences, {len({r['group'] for r in recs})} groups")
 
 
 if __name__ == "__main__":
