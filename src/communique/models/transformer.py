@@ -77,7 +77,11 @@ class TransformerModel(StanceModel):
 
         on_cpu = not torch.cuda.is_available()
         world = int(os.environ.get("WORLD_SIZE", "1"))
-        work_dir = Path(work_dir or "checkpoints")
+        if work_dir is None:  # fitted outside `train()`: keep checkpoints out of the caller's directory
+            import tempfile
+
+            work_dir = tempfile.mkdtemp(prefix="communique-")
+        work_dir = Path(work_dir)
         args = TrainingArguments(
             output_dir=str(work_dir / "checkpoints"),
             num_train_epochs=tc.epochs,
