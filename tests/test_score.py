@@ -216,3 +216,12 @@ def test_furniture_rows_are_other_with_status(run, tmp_path):
     for text in ("By Jane Roe", "Photo: A ship. (Wire)"):
         assert got[text]["label"] == "other" and got[text]["status"] == "furniture"
     assert got["The council demanded an immediate withdrawal."]["label"] == "demand"
+
+
+def test_input_columns_never_overwrite_predictions(run, tmp_path):
+    src = jsonl(tmp_path / "in.jsonl", [{"id": "g", "text": "The council demanded an immediate withdrawal.",
+                                         "label": "gold-label", "status": "draft", "lang": "en"}])
+    score([str(src)], run, tmp_path / "s.jsonl", progress=False)
+    (row,) = rows(tmp_path / "s.jsonl")
+    assert row["label"] == "demand" and row["status"] == "ok"
+    assert row["input_label"] == "gold-label" and row["input_status"] == "draft" and row["lang"] == "en"

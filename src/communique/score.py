@@ -83,6 +83,16 @@ def _chunks(articles: Iterator[Article], size: int) -> Iterator[list[Article]]:
         yield chunk
 
 
+OUTPUT_COLUMNS = ("article_id", "sentence_index", "start", "end", "text", "label", "confidence",
+                  *(f"p_{lab}" for lab in LABELS), "status", "reason", "source")
+
+
+def carried_columns(meta: dict[str, Any]) -> dict[str, Any]:
+    """Input columns to carry through; one that clashes with an output column gets an ``input_`` prefix
+    (so a gold ``label`` column in the input never overwrites the prediction)."""
+    return {f"input_{k}" if k in OUTPUT_COLUMNS else k: v for k, v in meta.items()}
+
+
 def sentence_rows(chunk: list[Article], model: StanceModel, opts: ScoreOptions) -> list[dict[str, Any]]:
     """Segment and classify a chunk of articles; return output rows in article order."""
     plan: list[tuple[Article, list]] = []
@@ -97,10 +107,11 @@ def sentence_rows(chunk: list[Article], model: StanceModel, opts: ScoreOptions) 
     rows: list[dict[str, Any]] = []
     k = 0
     for art, sents in plan:
+        meta = carried_columns(art.meta)
         if art.status != "ok":
             rows.append({"article_id": art.id, "sentence_index": None, "start": None, "end": None, "text": None,
                          "label": None, "confidence": None, **{f"p_{lab}": None for lab in LABELS},
-                         "status": art.status, "reason": art.reason, "source": art.source, **art.meta})
+                         "status": art.status, "reason": art.reason, "source": art.source, **meta})
             continue
         for i, s in enumerate(sents):
             p = probs[k]
@@ -118,7 +129,7 @@ def sentence_rows(chunk: list[Article], model: StanceModel, opts: ScoreOptions) 
                 row["label"] = FALLBACK_LABEL
                 row["status"] = "low_confidence"
                 row["reason"] = f"predicted {label} at {conf:.3f} < --min-confidence {opts.min_confidence}"
-            row.update(art.meta)
+            row.update(meta)
             rows.append(row)
     return rows
 
@@ -129,6 +140,14 @@ def _fsync_append(path: Path, lines: list[str]) -> int:
         f.flush()
         os.fsync(f.fileno())
         return f.tell()
+
+
+def _flush_skipped(skipped: list[SkippedRecord], path: Path, state: dict[str, Any]) -> None:
+    """Append logged malformed records to the errors file and count them in the checkpoint state."""
+    if skipped:
+        state["errors_bytes"] = _fsync_append(path, [json.dumps(vars(r), ensure_ascii=False) + "\n" for r in skipped])
+        state["counts"]["skipped_records"] += len(skipped)
+        skipped.clear()
 
 
 def _finalise(partial: Path, out: Path) -> None:
@@ -239,11 +258,7 @@ def score(inputs: Sequence[str], run_dir: str | Path | StanceModel, out: str | P
         rows = sentence_rows(chunk, model, opts)
         state["partial_bytes"] = _fsync_append(
             paths["partial"], [json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows])
-        if skipped:
-            state["errors_bytes"] = _fsync_append(
-                paths["errors"], [json.dumps(vars(s), ensure_ascii=False) + "\n" for s in skipped])
-            counts["skipped_records"] += len(skipped)
-            skipped.clear()
+        _flush_skipped(skipped, paths["errors"], state)
         state["articles_done"] += len(chunk)
         n_sent = sum(1 for r in rows if r["sentence_index"] is not None)
         counts["articles"] += len(chunk)
@@ -259,9 +274,7 @@ def score(inputs: Sequence[str], run_dir: str | Path | StanceModel, out: str | P
         bar.set_postfix_str(f"{new_articles / elapsed:.1f} art/s, {new_sentences / elapsed:.0f} sent/s")
     bar.close()
     if skipped:  # malformed records after the last article
-        state["errors_bytes"] = _fsync_append(
-            paths["errors"], [json.dumps(vars(s), ensure_ascii=False) + "\n" for s in skipped])
-        counts["skipped_records"] += len(skipped)
+        _flush_skipped(skipped, paths["errors"], state)
         write_json(paths["checkpoint"], state)
     if not paths["partial"].exists():
         paths["partial"].write_text("")
