@@ -82,10 +82,10 @@ def test_onnx_runtime_matches_torch(tiny_data, tiny_bert, tmp_path):
     ref = model.logits(texts)
     model.runtime = "onnx"
     assert np.allclose(model.logits(texts), ref, atol=1e-4)
-    assert (tmp_path / "m/onnx/model.onnx").is_file()
+    assert (tmp_path / "m/onnx/model-cls.onnx").is_file()
     model.runtime = "onnx-int8"
     q = model.logits(texts)
-    assert q.shape == ref.shape and (tmp_path / "m/onnx/model.int8.onnx").is_file()
+    assert q.shape == ref.shape and (tmp_path / "m/onnx/model-cls.int8-r7.onnx").is_file()
 
 
 def test_temperature_scaling_softens_overconfident_logits():
@@ -126,3 +126,31 @@ def test_ensemble_averages_members_and_is_self_contained(tiny_data, tmp_path):
     cfg.model.members = [str(ens)]
     with pytest.raises(ConfigError, match="at least two"):
         train(cfg, out_dir=tmp_path / "ens2")
+
+
+def test_cls_only_forward_matches_the_full_model(tiny_bert):
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification, DistilBertConfig, \
+        DistilBertForSequenceClassification
+
+    from communique.models.cls_forward import ClsOnlyForward, supports
+
+    torch.manual_seed(0)
+    # large random weights, so that a wrong mask or a missing block would move the logits visibly
+    cfg = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=3, num_attention_heads=4,
+                     intermediate_size=64, max_position_embeddings=128, initializer_range=0.3, num_labels=5)
+    model = BertForSequenceClassification(cfg).eval()
+    tok = AutoTokenizer.from_pretrained(tiny_bert)
+    feats = tok(TEXTS + ["A much longer sentence, so that the others are padded to the length of this one."],
+                padding=True, return_tensors="pt")
+    assert (feats["attention_mask"] == 0).any()
+    net = ClsOnlyForward(model).eval()
+    with torch.inference_mode():
+        full, cls = model(**feats).logits, net(**feats)
+        alone = net(**tok(TEXTS[:1], return_tensors="pt"))  # unpadded: padding must not matter
+    assert full.std() > 0.1  # not a degenerate, near-constant output
+    assert torch.allclose(cls, full, rtol=1e-4, atol=1e-5)
+    assert torch.allclose(alone[0], full[0], rtol=1e-4, atol=1e-5)
+    assert supports(model)
+    assert not supports(DistilBertForSequenceClassification(DistilBertConfig(
+        vocab_size=100, dim=16, n_layers=1, n_heads=2, hidden_dim=32)))

@@ -67,8 +67,10 @@ def test_ray_rows_match_local_engine(ray_cluster, tfidf_run, tmp_path):
     inputs = [str(jsonl), str(parquet)]
     # several batches, some low_confidence rows, the malformed line logged
     opts = ScoreOptions(chunk_articles=4, min_confidence=0.5, on_error="skip")
-    local = score(inputs, tfidf_run, tmp_path / "local.jsonl", opts, progress=False)
-    remote = score_ray(inputs, tfidf_run, str(tmp_path / "ray.jsonl"), opts, actors=2, num_cpus=0.5)
+    local = score(inputs, tfidf_run, tmp_path / "local.jsonl", opts, progress=False,
+                  summary=tmp_path / "local.summary.jsonl")
+    remote = score_ray(inputs, tfidf_run, str(tmp_path / "ray.jsonl"), opts, actors=2, num_cpus=0.5,
+                       summary=str(tmp_path / "sub/ray.summary.jsonl"))
 
     expected, got = _lines(tmp_path / "local.jsonl"), _lines(tmp_path / "ray.jsonl")
     assert got == expected  # same rows, same values
@@ -82,6 +84,9 @@ def test_ray_rows_match_local_engine(ray_cluster, tfidf_run, tmp_path):
         assert remote[key] == local[key], key
     assert remote["articles"] == 20 and remote["skipped_records"] == 1
     assert Path(remote["errors_file"]).read_text() == Path(local["errors_file"]).read_text()
+    summaries = [sorted((tmp_path / name).read_text(encoding="utf-8").splitlines())
+                 for name in ("local.summary.jsonl", "sub/ray.summary.jsonl")]
+    assert summaries[0] == summaries[1] and len(summaries[0]) == 20  # one line per article, same content
 
     out = tmp_path / "ray.parquet"
     score_ray([str(parquet)], tfidf_run, str(out), opts, actors=1)

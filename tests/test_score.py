@@ -130,6 +130,10 @@ def test_summary_counts_and_top_sentences(run, tmp_path):
         best = max((r for r in scored if r["article_id"] == "a2" and r["label"] == label), key=lambda r: r["confidence"])
         assert top["text"] == best["text"]
     assert summ["a3"]["status"] == "empty"
+    # the same summary from CSV and Parquet outputs (read in chunks and batches, not whole)
+    for suffix in (".csv", ".parquet"):
+        score([str(src)], run, tmp_path / f"s{suffix}", summary=tmp_path / f"sum{suffix}.jsonl", progress=False)
+        assert rows(tmp_path / f"sum{suffix}.jsonl") == rows(tmp_path / "sum.jsonl"), suffix
 
 
 def test_existing_output_and_foreign_checkpoint_are_refused(run, tmp_path):

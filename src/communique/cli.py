@@ -73,11 +73,8 @@ def cmd_score(a: argparse.Namespace) -> None:
     if a.engine == "ray":
         from .ray_engine import score_ray
 
-        if a.summary:
-            raise CommuniqueError("--summary is not available with --engine ray (its output is a directory of "
-                                  "shards); run `communique score` locally on the output or drop --summary")
         result = score_ray(a.inputs, a.model, a.out, opts, address=a.ray_address, actors=a.ray_actors,
-                           num_gpus=a.ray_gpus, num_cpus=a.ray_cpus)
+                           num_gpus=a.ray_gpus, num_cpus=a.ray_cpus, summary=a.summary)
     else:
         result = score(a.inputs, a.model, a.out, opts, summary=a.summary)
     print(json.dumps(result, indent=2))

@@ -36,7 +36,7 @@ from typing import Any
 from .articles import Article, SkippedRecord, jsonl_rows, parquet_rows, rows_to_articles
 from .errors import CommuniqueError, DataError
 from .rundir import require_run
-from .score import ScoreOptions, sentence_rows
+from .score import ScoreOptions, sentence_rows, summary_lines
 
 INPUT_FORMATS = (".jsonl", ".json", ".parquet")  # .json is read as JSONL, as by the local engine
 OUTPUT_FORMATS = (".jsonl", ".parquet")  # the output is a directory of shards in this format
@@ -232,6 +232,38 @@ def _make_sink(out: str, fmt: str):
     return ScoresSink()
 
 
+def iter_shard_rows(out: str) -> Iterator[dict[str, Any]]:
+    """Rows of a Ray output directory (local or URI), shard by shard, streamed."""
+    import pyarrow.fs as pafs
+    import pyarrow.parquet as pq
+
+    fs, path = _filesystem(out)
+    shards = sorted(i.path for i in fs.get_file_info(pafs.FileSelector(path, recursive=True))
+                    if i.type == pafs.FileType.File and Path(i.path).suffix.lower() in OUTPUT_FORMATS)
+    for shard in shards:
+        if shard.endswith(".parquet"):
+            with fs.open_input_file(shard) as f:
+                for batch in pq.ParquetFile(f).iter_batches(batch_size=10_000):
+                    yield from batch.to_pylist()
+        else:
+            with io.BufferedReader(fs.open_input_stream(shard)) as f:
+                for line in f:
+                    if line.strip():
+                        yield json.loads(line)
+
+
+def write_shard_summary(out: str, summary: str) -> None:
+    """The local engine's per-article summary, from the shards (an article's rows never span shards)."""
+    fs, path = _filesystem(summary)
+    if "://" not in summary:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    tmp = path + ".tmp"
+    with fs.open_output_stream(tmp) as f:
+        for line in summary_lines(iter_shard_rows(out)):
+            f.write(line.encode("utf-8"))
+    fs.move(tmp, path)
+
+
 def _communique_error(e: BaseException | None) -> CommuniqueError | None:
     """Our error (e.g. a malformed record) behind the exceptions Ray wraps task errors in, if any."""
     from ray.exceptions import RayError
@@ -247,7 +279,7 @@ def _communique_error(e: BaseException | None) -> CommuniqueError | None:
 
 def score_ray(inputs: Sequence[str], run_dir: str | Path, out: str, opts: ScoreOptions | None = None,
               address: str | None = None, *, actors: int | tuple[int, int] | None = None,
-              num_gpus: float = 0.0, num_cpus: float = 1.0) -> dict[str, Any]:
+              num_gpus: float = 0.0, num_cpus: float = 1.0, summary: str | None = None) -> dict[str, Any]:
     """Score articles on a Ray cluster into a directory of JSONL or Parquet shards.
 
     Args:
@@ -259,6 +291,7 @@ def score_ray(inputs: Sequence[str], run_dir: str | Path, out: str, opts: ScoreO
         actors: model actors: a fixed count, a (min, max) autoscaling range, or None for Ray's default.
         num_gpus: GPUs per actor (1 for a transformer on a GPU cluster; 0 to run on CPUs).
         num_cpus: CPUs per actor.
+        summary: optional per-article summary file (JSONL, local path or URI), made from the shards.
     Returns:
         counts: articles, sentences, per status, skipped records, seconds, as the local engine.
     """
@@ -317,6 +350,8 @@ def score_ray(inputs: Sequence[str], run_dir: str | Path, out: str, opts: ScoreO
     if sink.errors:
         with err_fs.open_output_stream(err_path) as f:
             f.write("".join(e + "\n" for e in sink.errors).encode("utf-8"))
+    if summary:
+        write_shard_summary(out, summary)
     seconds = time.time() - start
     counts = sink.counts
     return {**counts, "output": out, "seconds": round(seconds, 2), "resumed_from": 0,

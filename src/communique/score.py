@@ -24,7 +24,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -302,41 +302,61 @@ def read_scores(path: str | Path):
 
 
 def _iter_rows(path: Path) -> Iterator[dict[str, Any]]:
-    if path.suffix == ".jsonl":
+    """Rows of a scores file, streamed (JSONL line by line, CSV in chunks, Parquet batch by batch)."""
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
         with path.open(encoding="utf-8") as f:
             for line in f:
                 if line.strip():
                     yield json.loads(line)
+    elif suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=10_000):
+            yield from batch.to_pylist()
     else:
-        yield from read_scores(path).to_dict("records")
+        import pandas as pd
+
+        for frame in pd.read_csv(path, chunksize=10_000, dtype={"article_id": str}):
+            yield from frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def summarise(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Per article: count of each label and its most confident sentence of each label.
+
+    Streams: an article's rows must be contiguous, as ``score`` (and each Ray shard) writes them.
+    """
+    aid, agg = None, None
+    for row in rows:
+        if row["article_id"] != aid:
+            if aid is not None:
+                yield {"article_id": aid, **agg}
+            aid = row["article_id"]
+            agg = {"status": row["status"] if row.get("sentence_index") is None else "ok",
+                   "sentences": 0, "counts": dict.fromkeys(LABELS, 0), "top": {}}
+        if row.get("sentence_index") is None or row.get("label") is None:
+            agg["reason"] = row.get("reason")
+            continue
+        agg["sentences"] += 1
+        agg["counts"][row["label"]] += 1
+        best = agg["top"].get(row["label"])
+        if best is None or row["confidence"] > best["confidence"]:
+            agg["top"][row["label"]] = {"sentence_index": int(row["sentence_index"]), "text": row["text"],
+                                        "confidence": row["confidence"]}
+    if aid is not None:
+        yield {"article_id": aid, **agg}
+
+
+def summary_lines(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
+    for item in summarise(rows):
+        yield json.dumps(item, ensure_ascii=False, default=str) + "\n"
 
 
 def write_summary(scores: str | Path, out: str | Path) -> Path:
-    """Per article: count of each label and its most confident sentence of each label (streaming)."""
+    """Write the per-article summary (JSONL) of a scores file, atomically."""
     out = Path(out)
     tmp = out.with_name(out.name + ".tmp")
-
-    def flush(f, aid, agg):
-        if aid is not None:
-            f.write(json.dumps({"article_id": aid, **agg}, ensure_ascii=False, default=str) + "\n")
-
     with tmp.open("w", encoding="utf-8") as f:
-        aid, agg = None, None
-        for row in _iter_rows(Path(scores)):
-            if row["article_id"] != aid:
-                flush(f, aid, agg)
-                aid = row["article_id"]
-                agg = {"status": row["status"] if row.get("sentence_index") is None else "ok",
-                       "sentences": 0, "counts": dict.fromkeys(LABELS, 0), "top": {}}
-            if row.get("sentence_index") is None or row.get("label") is None:
-                agg["reason"] = row.get("reason")
-                continue
-            agg["sentences"] += 1
-            agg["counts"][row["label"]] += 1
-            best = agg["top"].get(row["label"])
-            if best is None or row["confidence"] > best["confidence"]:
-                agg["top"][row["label"]] = {"sentence_index": row["sentence_index"], "text": row["text"],
-                                            "confidence": row["confidence"]}
-        flush(f, aid, agg)
+        f.writelines(summary_lines(_iter_rows(Path(scores))))
     os.replace(tmp, out)
     return out

@@ -155,11 +155,22 @@ class TransformerModel(StanceModel):
             return out
         dev = next(self.model_.parameters()).device
         bf16 = use_bf16(self.precision)
+        net = self._inference_net()
         with torch.inference_mode(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
             for idx, feats in self.encode_batches(texts):
                 feats = {k: v.to(dev) for k, v in feats.items()}
-                out[idx] = self.model_(**feats).logits.float().cpu().numpy()
+                out[idx] = net(**feats).float().cpu().numpy()
         return out
+
+    def _inference_net(self):
+        """``features -> logits``: the [CLS]-only forward where the architecture allows (see cls_forward)."""
+        from .cls_forward import ClsOnlyForward, supports
+
+        if getattr(self, "_net_for", None) is not self.model_:
+            self._net = (ClsOnlyForward(self.model_).eval() if supports(self.model_)
+                         else lambda **feats: self.model_(**feats).logits)
+            self._net_for = self.model_
+        return self._net
 
     def _onnx_session(self):
         from .onnx_runtime import OnnxSession, export
@@ -168,7 +179,8 @@ class TransformerModel(StanceModel):
         if getattr(self, "_session_key", None) != key:
             if self.path_ is None:
                 raise ValueError("ONNX runtime needs a saved model (load it with load_model)")
-            path = export(self.model_, self.tokenizer_, self.path_ / "onnx", int8=self.runtime == "onnx-int8")
+            path = export(self._inference_net(), self.tokenizer_, self.path_ / "onnx",
+                          int8=self.runtime == "onnx-int8", model=self.model_)
             self._session, self._session_key = OnnxSession(path, threads=torch.get_num_threads()), key
         return self._session
 

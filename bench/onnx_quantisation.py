@@ -1,0 +1,98 @@
+"""Which int8 quantisation of the ONNX model keeps the fp32 labels, and how fast is it?
+
+Forward passes only (the sentences are tokenised once, sorted by length, in batches of 64), in
+ONNX Runtime on this CPU, for several dynamic-quantisation settings of the same fine-tuned model.
+Prints seconds, speed relative to the fp32 ONNX model, label agreement with it and the largest
+logit difference. `--runtime onnx-int8` uses the setting marked "(default)".
+
+Usage: .venv/bin/python bench/onnx_quantisation.py [--model runs/demo] [--sentences 2400] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from onnxruntime.quantization import QuantType, quantize_dynamic
+from transformers import AutoTokenizer
+
+from common import ROOT
+
+from communique.models import load_model
+from communique.models.encoders import cpu_supports_bf16
+from communique.models.onnx_runtime import export
+
+# name -> quantize_dynamic keyword arguments
+SETTINGS = {
+    "8-bit, per channel, all ops (before)": dict(per_channel=True),
+    "8-bit, per channel, MatMul only": dict(per_channel=True, op_types_to_quantize=["MatMul"]),
+    "7-bit, per tensor, MatMul only": dict(per_channel=False, reduce_range=True, op_types_to_quantize=["MatMul"]),
+    "7-bit, per channel, MatMul only (default)": dict(per_channel=True, reduce_range=True,
+                                                      op_types_to_quantize=["MatMul"]),
+}
+
+
+def corpus_sentences(n: int) -> list[str]:
+    out = []
+    for split in ("test", "dev", "train"):
+        for line in (ROOT / "data/corpus" / f"{split}.jsonl").read_text(encoding="utf-8").splitlines():
+            out.append(json.loads(line)["text"])
+    return out[:n]
+
+
+def forward_all(path: Path, batches, n: int, threads: int) -> tuple[float, np.ndarray]:
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.intra_op_num_threads = threads
+    session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    names = [i.name for i in session.get_inputs()]
+    logits = None
+    session.run(None, {k: batches[0][1][k].astype(np.int64) for k in names})  # warm-up
+    t = time.perf_counter()
+    for idx, feats in batches:
+        out = session.run(None, {k: feats[k].astype(np.int64) for k in names})[0]
+        if logits is None:
+            logits = np.zeros((n, out.shape[1]), np.float32)
+        logits[idx] = out
+    return time.perf_counter() - t, logits
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="runs/demo", help="run directory of a transformer model")
+    ap.add_argument("--sentences", type=int, default=2400)
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    a = ap.parse_args()
+    model = load_model(Path(a.model) / "model")
+    # the fp32 graph `--runtime onnx` uses (cached in MODEL_DIR/onnx/), with the [CLS]-only last layer
+    fp32 = export(model._inference_net(), model.tokenizer_, Path(a.model) / "model/onnx", model=model.model_)
+    tok = AutoTokenizer.from_pretrained(str(Path(a.model) / "model"))
+    sents = corpus_sentences(a.sentences)
+    order = sorted(range(len(sents)), key=lambda i: len(sents[i]))
+    batches = [(idx, tok([sents[j] for j in idx], padding=True, truncation=True, max_length=128,
+                         return_tensors="np")) for idx in (order[i:i + 64] for i in range(0, len(order), 64))]
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, onnxruntime "
+          f"{ort.__version__}, {a.threads} threads, VNNI: {'vnni' in Path('/proc/cpuinfo').read_text()}, "
+          f"native bf16: {cpu_supports_bf16()}")
+    print(f"model: {a.model}; {len(sents)} corpus sentences, forward passes only\n")
+    t_ref, ref = forward_all(fp32, batches, len(sents), a.threads)
+    print(f"{'ONNX Runtime weights':<44}{'seconds':>9}{'x fp32':>8}{'agreement':>11}{'max |dlogit|':>14}")
+    print(f"{'fp32':<44}{t_ref:>9.2f}{1.0:>8.2f}{1.0:>11.4f}{0.0:>14.3f}")
+    tmp = Path(tempfile.mkdtemp())
+    for i, (name, kwargs) in enumerate(SETTINGS.items()):
+        q = tmp / f"q{i}.onnx"
+        quantize_dynamic(str(fp32), str(q), weight_type=QuantType.QInt8, **kwargs)
+        t, logits = forward_all(q, batches, len(sents), a.threads)
+        agree = float((logits.argmax(1) == ref.argmax(1)).mean())
+        print(f"{name:<44}{t:>9.2f}{t_ref / t:>8.2f}{agree:>11.4f}{np.abs(logits - ref).max():>14.3f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
