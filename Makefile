@@ -47,6 +47,9 @@ test-fast: setup
 bench: setup
 	$(PY) bench/segmentation.py
 	$(PY) bench/score_throughput.py
+	$(PY) bench/onnx_quantisation.py
+	test -f runs/tfidf/model/model.json || $(BIN)/communique train configs/tfidf.yaml --out runs/tfidf --force
+	$(PY) bench/memory.py --model runs/tfidf
 
 data-card: setup
 	$(PY) data/tools/make_data_card.py
