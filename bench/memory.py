@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT
+from common import corpus_sentences
 
 READER = """
 import sys
@@ -36,14 +36,6 @@ for art in iter_articles([sys.argv[1]]):
     n += 1
 print(n)
 """
-
-
-def corpus_sentences() -> list[str]:
-    out = []
-    for split in ("train", "dev", "test"):
-        for line in (ROOT / "data/corpus" / f"{split}.jsonl").read_text(encoding="utf-8").splitlines():
-            out.append(json.loads(line)["text"])
-    return out
 
 
 def write_jsonl(path: Path, megabytes: float, sents: list[str], seed: int = 0) -> int:
@@ -80,7 +72,7 @@ def main():
     ap.add_argument("--score-mb", type=float, nargs="*", default=[1, 4, 16])
     ap.add_argument("--model", default="runs/tfidf", help="run directory used for the scoring runs")
     a = ap.parse_args()
-    sents = corpus_sentences()
+    sents = corpus_sentences(("train", "dev", "test"))
     tmp = Path(tempfile.mkdtemp())
     print(f"{'job':<34}{'input MB':>9}{'articles':>10}{'sentences':>11}{'seconds':>9}{'peak RSS MB':>13}")
     for mb in ([1, a.reader_mb] if a.reader_mb else []):

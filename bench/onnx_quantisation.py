@@ -11,7 +11,6 @@ Usage: .venv/bin/python bench/onnx_quantisation.py [--model runs/demo] [--senten
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import tempfile
@@ -23,10 +22,11 @@ import onnxruntime as ort
 from onnxruntime.quantization import QuantType, quantize_dynamic
 from transformers import AutoTokenizer
 
-from common import ROOT
+from common import corpus_sentences
 
 from communique.models import load_model
 from communique.models.encoders import cpu_supports_bf16
+from communique.models.cls_forward import inference_module
 from communique.models.onnx_runtime import export
 
 # name -> quantize_dynamic keyword arguments
@@ -37,14 +37,6 @@ SETTINGS = {
     "7-bit, per channel, MatMul only (default)": dict(per_channel=True, reduce_range=True,
                                                       op_types_to_quantize=["MatMul"]),
 }
-
-
-def corpus_sentences(n: int) -> list[str]:
-    out = []
-    for split in ("test", "dev", "train"):
-        for line in (ROOT / "data/corpus" / f"{split}.jsonl").read_text(encoding="utf-8").splitlines():
-            out.append(json.loads(line)["text"])
-    return out[:n]
 
 
 def forward_all(path: Path, batches, n: int, threads: int) -> tuple[float, np.ndarray]:
@@ -72,9 +64,9 @@ def main():
     a = ap.parse_args()
     model = load_model(Path(a.model) / "model")
     # the fp32 graph `--runtime onnx` uses (cached in MODEL_DIR/onnx/), with the [CLS]-only last layer
-    fp32 = export(model._inference_net(), model.tokenizer_, Path(a.model) / "model/onnx", model=model.model_)
+    fp32 = export(inference_module(model.model_), model.tokenizer_, Path(a.model) / "model/onnx")
     tok = AutoTokenizer.from_pretrained(str(Path(a.model) / "model"))
-    sents = corpus_sentences(a.sentences)
+    sents = corpus_sentences()[:a.sentences]
     order = sorted(range(len(sents)), key=lambda i: len(sents[i]))
     batches = [(idx, tok([sents[j] for j in idx], padding=True, truncation=True, max_length=128,
                          return_tensors="np")) for idx in (order[i:i + 64] for i in range(0, len(order), 64))]

@@ -53,7 +53,8 @@ def main():
     ap.add_argument("--model", default="runs/demo", help="run directory of a transformer model")
     ap.add_argument("--sentences", type=int, default=2400)
     ap.add_argument("--threads", type=int, default=0)
-    ap.add_argument("--repeat", type=int, default=2, help="time each engine this many times, interleaved; keep the best")
+    ap.add_argument("--repeat", type=int, default=2,
+                    help="time each engine this many times, interleaved; keep the best")
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)

@@ -133,7 +133,7 @@ def test_cls_only_forward_matches_the_full_model(tiny_bert):
     from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification, DistilBertConfig, \
         DistilBertForSequenceClassification
 
-    from communique.models.cls_forward import ClsOnlyForward, supports
+    from communique.models.cls_forward import ClsOnlyForward, Logits, inference_module, supports
 
     torch.manual_seed(0)
     # large random weights, so that a wrong mask or a missing block would move the logits visibly
@@ -151,6 +151,13 @@ def test_cls_only_forward_matches_the_full_model(tiny_bert):
     assert full.std() > 0.1  # not a degenerate, near-constant output
     assert torch.allclose(cls, full, rtol=1e-4, atol=1e-5)
     assert torch.allclose(alone[0], full[0], rtol=1e-4, atol=1e-5)
-    assert supports(model)
-    assert not supports(DistilBertForSequenceClassification(DistilBertConfig(
-        vocab_size=100, dim=16, n_layers=1, n_heads=2, hidden_dim=32)))
+    assert supports(model) and isinstance(inference_module(model), ClsOnlyForward)
+    # other architectures: the full forward pass, same logits
+    other = DistilBertForSequenceClassification(DistilBertConfig(
+        vocab_size=30522, dim=16, n_layers=1, n_heads=2, hidden_dim=32, num_labels=5)).eval()
+    assert not supports(other)
+    net = inference_module(other)
+    assert isinstance(net, Logits)
+    ids = {k: feats[k] for k in ("input_ids", "attention_mask")}
+    with torch.inference_mode():
+        assert torch.equal(net(**ids), other(**ids).logits)

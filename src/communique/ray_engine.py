@@ -36,7 +36,7 @@ from typing import Any
 from .articles import Article, SkippedRecord, jsonl_rows, parquet_rows, rows_to_articles
 from .errors import CommuniqueError, DataError
 from .rundir import require_run
-from .score import ScoreOptions, sentence_rows, summary_lines
+from .score import ScoreOptions, rows_from_binary, sentence_rows, summary_lines
 
 INPUT_FORMATS = (".jsonl", ".json", ".parquet")  # .json is read as JSONL, as by the local engine
 OUTPUT_FORMATS = (".jsonl", ".parquet")  # the output is a directory of shards in this format
@@ -235,21 +235,16 @@ def _make_sink(out: str, fmt: str):
 def iter_shard_rows(out: str) -> Iterator[dict[str, Any]]:
     """Rows of a Ray output directory (local or URI), shard by shard, streamed."""
     import pyarrow.fs as pafs
-    import pyarrow.parquet as pq
 
     fs, path = _filesystem(out)
     shards = sorted(i.path for i in fs.get_file_info(pafs.FileSelector(path, recursive=True))
                     if i.type == pafs.FileType.File and Path(i.path).suffix.lower() in OUTPUT_FORMATS)
     for shard in shards:
-        if shard.endswith(".parquet"):
-            with fs.open_input_file(shard) as f:
-                for batch in pq.ParquetFile(f).iter_batches(batch_size=10_000):
-                    yield from batch.to_pylist()
-        else:
-            with io.BufferedReader(fs.open_input_stream(shard)) as f:
-                for line in f:
-                    if line.strip():
-                        yield json.loads(line)
+        suffix = Path(shard).suffix.lower()
+        # Parquet needs random access; pyarrow's streams cannot iterate lines, so JSONL gets a buffer
+        opened = fs.open_input_file(shard) if suffix == ".parquet" else io.BufferedReader(fs.open_input_stream(shard))
+        with opened as f:
+            yield from rows_from_binary(f, suffix)
 
 
 def write_shard_summary(out: str, summary: str) -> None:

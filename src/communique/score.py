@@ -320,24 +320,30 @@ def read_scores(path: str | Path):
     return pd.read_json(path, lines=True, dtype=False)
 
 
+def rows_from_binary(f, suffix: str) -> Iterator[dict[str, Any]]:
+    """Rows of an open binary scores file or shard, streamed: JSONL line by line, Parquet batch by batch."""
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        for batch in pq.ParquetFile(f).iter_batches(batch_size=10_000):
+            yield from batch.to_pylist()
+    else:
+        for line in f:
+            if line.strip():
+                yield json.loads(line)
+
+
 def _iter_rows(path: Path) -> Iterator[dict[str, Any]]:
     """Rows of a scores file, streamed (JSONL line by line, CSV in chunks, Parquet batch by batch)."""
     suffix = path.suffix.lower()
-    if suffix == ".jsonl":
-        with path.open(encoding="utf-8") as f:
-            for line in f:
-                if line.strip():
-                    yield json.loads(line)
-    elif suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=10_000):
-            yield from batch.to_pylist()
-    else:
+    if suffix == ".csv":
         import pandas as pd
 
         for frame in pd.read_csv(path, chunksize=10_000, dtype={"article_id": str}):
             yield from frame.astype(object).where(frame.notna(), None).to_dict("records")
+        return
+    with path.open("rb") as f:
+        yield from rows_from_binary(f, suffix)
 
 
 def summarise(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:

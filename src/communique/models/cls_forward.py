@@ -7,8 +7,9 @@ the first L-1 layers unchanged and the last layer for ``[CLS]`` alone; keys and 
 from every position, so the logits are the same computation up to float rounding (tested against
 the full model), with about 5/6 less work in the last layer (1/6 of MiniLM-L6's encoder).
 
-Used for inference only (``TransformerModel.logits`` and the ONNX export); training runs the
-unchanged model. Other architectures fall back to the full forward pass.
+Used for inference only (``TransformerModel.logits`` and the ONNX export) through
+:func:`inference_module`; training runs the unchanged model. Other architectures get the full
+forward pass.
 """
 
 from __future__ import annotations
@@ -70,3 +71,21 @@ class ClsOnlyForward(nn.Module):
         a = attn.output.LayerNorm(attn.output.dense(ctx) + cls)
         f = self.last.output.LayerNorm(self.last.output.dense(self.last.intermediate(a)) + a)
         return self.classifier(self.pooler(f))
+
+
+class Logits(nn.Module):
+    """A Hugging Face classifier's full forward pass as ``(input_ids, attention_mask[, token_type_ids]) -> logits``."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
+        extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
+        return self.model(input_ids=input_ids, attention_mask=attention_mask, **extra).logits
+
+
+def inference_module(model: nn.Module) -> nn.Module:
+    """``features -> logits`` for inference, sharing ``model``'s weights: [CLS]-only where supported."""
+    return (ClsOnlyForward(model) if supports(model) else Logits(model)).eval()

@@ -20,12 +20,12 @@ INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 RUNTIMES = ("torch", "onnx", "onnx-int8")
 
 
-def export(net, tokenizer, directory: Path, int8: bool = False, model=None) -> Path:
-    """Export ``net`` (features -> logits) to ONNX with dynamic batch and length; quantise to int8 if asked.
+def export(net: torch.nn.Module, tokenizer, directory: Path, int8: bool = False) -> Path:
+    """Export ``net`` (from ``cls_forward.inference_module``) to ONNX with dynamic batch and length;
+    quantise it to int8 if asked.
 
-    ``model`` is the module that holds the weights (moved to the CPU for export); default ``net``.
-    The [CLS]-only forward (cls_forward.py) is cached under its own file name, so an export made
-    by an older version is never mistaken for it.
+    The [CLS]-only forward is cached under its own file name, so an export of the full forward
+    (made by an older version, or for another architecture) is never mistaken for it.
     """
     from .cls_forward import ClsOnlyForward
 
@@ -37,9 +37,7 @@ def export(net, tokenizer, directory: Path, int8: bool = False, model=None) -> P
                            return_tensors="pt")
         names = [k for k in INPUTS if k in sample]
         tmp = directory / f"{stem}.onnx.tmp"
-        (model if model is not None else net).to("cpu").eval()
-        if not isinstance(net, torch.nn.Module):  # a plain callable: wrap it so it can be traced
-            net = _Logits(model)
+        net.to("cpu").eval()
         with torch.inference_mode():
             torch.onnx.export(net, tuple(sample[k] for k in names), str(tmp), input_names=names,
                               output_names=["logits"], dynamic_axes={k: {0: "batch", 1: "length"} for k in names},
@@ -62,18 +60,6 @@ def export(net, tokenizer, directory: Path, int8: bool = False, model=None) -> P
         tmp.replace(q)
         log.info("quantised %s", q)
     return q
-
-
-class _Logits(torch.nn.Module):
-    """A Hugging Face classifier as ``(input_ids, attention_mask[, token_type_ids]) -> logits``, for tracing."""
-
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, input_ids, attention_mask, token_type_ids=None):
-        extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
-        return self.model(input_ids=input_ids, attention_mask=attention_mask, **extra).logits
 
 
 class OnnxSession:

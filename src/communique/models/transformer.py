@@ -163,13 +163,12 @@ class TransformerModel(StanceModel):
         return out
 
     def _inference_net(self):
-        """``features -> logits``: the [CLS]-only forward where the architecture allows (see cls_forward)."""
-        from .cls_forward import ClsOnlyForward, supports
+        """``features -> logits``, the [CLS]-only forward where the architecture allows (see cls_forward);
+        built once per fitted or loaded model."""
+        from .cls_forward import inference_module
 
         if getattr(self, "_net_for", None) is not self.model_:
-            self._net = (ClsOnlyForward(self.model_).eval() if supports(self.model_)
-                         else lambda **feats: self.model_(**feats).logits)
-            self._net_for = self.model_
+            self._net, self._net_for = inference_module(self.model_), self.model_
         return self._net
 
     def _onnx_session(self):
@@ -179,8 +178,7 @@ class TransformerModel(StanceModel):
         if getattr(self, "_session_key", None) != key:
             if self.path_ is None:
                 raise ValueError("ONNX runtime needs a saved model (load it with load_model)")
-            path = export(self._inference_net(), self.tokenizer_, self.path_ / "onnx",
-                          int8=self.runtime == "onnx-int8", model=self.model_)
+            path = export(self._inference_net(), self.tokenizer_, self.path_ / "onnx", int8=self.runtime == "onnx-int8")
             self._session, self._session_key = OnnxSession(path, threads=torch.get_num_threads()), key
         return self._session
 
