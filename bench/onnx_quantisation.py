@@ -65,7 +65,7 @@ def main():
     model = load_model(Path(a.model) / "model")
     # the fp32 graph `--runtime onnx` uses (cached in MODEL_DIR/onnx/), with the [CLS]-only last layer
     fp32 = export(inference_module(model.model_), model.tokenizer_, Path(a.model) / "model/onnx")
-    tok = AutoTokenizer.from_pretrained(str(Path(a.model) / "model"))
+    tok = AutoTokenizer.from_pretrained(str(Path(a.model) / "model"), trust_remote_code=False)
     sents = corpus_sentences()[:a.sentences]
     order = sorted(range(len(sents)), key=lambda i: len(sents[i]))
     batches = [(idx, tok([sents[j] for j in idx], padding=True, truncation=True, max_length=128,

@@ -6,7 +6,7 @@ Prints every problem with file and line; exits 1 if any.
 import argparse, glob, json, sys
 from collections import defaultdict
 
-from communique.corpus import FIELDS, HARD_NEGATIVE_TAGS, TAGS, VOICES, shingles
+from communique.corpus import FIELDS, HARD_NEGATIVE_TAGS, OPTIONAL_FIELDS, SPEAKER_TYPES, TAGS, VOICES, shingles
 from communique.labels import LABELS
 
 
@@ -30,7 +30,7 @@ def check_record(path, ln, r, problems):
     for k in FIELDS:
         if k not in r:
             problems.append(f"{where}: missing field {k!r}")
-    extra = set(r) - set(FIELDS)
+    extra = set(r) - set(FIELDS) - set(OPTIONAL_FIELDS)
     if extra:
         problems.append(f"{where}: unknown fields {sorted(extra)}")
     if r.get("label") not in LABELS:
@@ -38,6 +38,8 @@ def check_record(path, ln, r, problems):
     also = r.get("also", [])
     if not isinstance(also, list) or any(a not in LABELS or a == r.get("label") for a in also):
         problems.append(f"{where}: bad also {also!r}")
+    if "speaker_type" in r and r["speaker_type"] not in SPEAKER_TYPES:
+        problems.append(f"{where}: bad speaker_type {r['speaker_type']!r} (allowed: {list(SPEAKER_TYPES)})")
     if r.get("voice") not in VOICES:
         problems.append(f"{where}: bad voice {r.get('voice')!r}")
     tags = r.get("tags", [])

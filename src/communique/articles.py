@@ -12,7 +12,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +22,10 @@ from typing import Any
 
 from .errors import DataError
 
+log = logging.getLogger(__name__)
+
 TEXT_SUFFIXES = (".txt", ".md")
+MAX_FIELD_CHARS = 64 * 1024 * 1024  # the largest CSV field (article) read; Python's default is 131,072
 
 
 @dataclass
@@ -43,25 +48,44 @@ class SkippedRecord:
 def _checked(article: Article) -> Article:
     if article.status == "ok" and (article.text is None or not article.text.strip()):
         article.status, article.reason, article.text = "empty", "no text", None
+    elif article.status == "ok" and "\x00" in article.text:
+        article.status, article.reason, article.text = "undecodable", "binary content (NUL bytes), not text", None
     return article
 
 
-def _from_dir(root: Path) -> Iterator[Article]:
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES)
+def _article_ids(root: Path, files: list[Path]) -> dict[Path, str]:
+    """Relative path without the extension, or with it where two files share a stem (a.txt, a.md)."""
+    stems = Counter(p.relative_to(root).with_suffix("").as_posix() for p in files)
+    ids = {}
     for p in files:
-        aid = p.relative_to(root).with_suffix("").as_posix()
-        meta = {"path": str(p)}
-        try:
-            raw = p.read_bytes()
-        except OSError as e:
-            yield Article(aid, None, str(p), meta, "unreadable", f"cannot read file: {e.strerror or e}")
-            continue
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as e:
-            yield Article(aid, None, str(p), meta, "undecodable", f"not UTF-8 ({e.reason} at byte {e.start})")
-            continue
-        yield _checked(Article(aid, text, str(p), meta))
+        stem = p.relative_to(root).with_suffix("").as_posix()
+        ids[p] = stem if stems[stem] == 1 else p.relative_to(root).as_posix()
+    return ids
+
+
+def _from_dir(root: Path) -> Iterator[Article]:
+    files = []
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES:
+            files.append(p)
+        elif p.is_file():
+            log.info("skipping %s: not a .txt or .md file", p)
+    ids = _article_ids(root, files)
+    for p in files:
+        yield _read_text_file(p, ids[p])
+
+
+def _read_text_file(p: Path, aid: str) -> Article:
+    meta = {"path": str(p)}
+    try:
+        raw = p.read_bytes()
+    except OSError as e:
+        return Article(aid, None, str(p), meta, "unreadable", f"cannot read file: {e.strerror or e}")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        return Article(aid, None, str(p), meta, "undecodable", f"not UTF-8 ({e.reason} at byte {e.start})")
+    return _checked(Article(aid, text, str(p), meta))
 
 
 class _Malformed(Exception):
@@ -100,7 +124,8 @@ def jsonl_rows(stream: io.BufferedIOBase, name: str) -> Iterator[tuple[str, Any,
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[str, Any, str]]:
-    with path.open(encoding="utf-8", newline="", errors="strict") as f:
+    csv.field_size_limit(MAX_FIELD_CHARS)
+    with path.open(encoding="utf-8-sig", newline="", errors="strict") as f:  # -sig: spreadsheet exports' BOM
         reader = csv.DictReader(f)
         try:
             for row in reader:
@@ -117,13 +142,18 @@ def _csv_rows(path: Path) -> Iterator[tuple[str, Any, str]]:
 
 def parquet_rows(source: Any, name: str) -> Iterator[tuple[str, Any, str]]:
     """``(location, record, raw)`` for each row of a Parquet file (a path or an open file), batch by batch."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     n = 0
-    for batch in pq.ParquetFile(source).iter_batches(batch_size=1024):
-        for row in batch.to_pylist():
-            yield f"{name}:row {n}", row, ""
-            n += 1
+    try:
+        for batch in pq.ParquetFile(source).iter_batches(batch_size=1024):
+            for row in batch.to_pylist():
+                yield f"{name}:row {n}", row, ""
+                n += 1
+    except (pa.ArrowException, OSError) as e:
+        raise DataError(f"{name}: not a readable Parquet file after row {n} ({str(e).splitlines()[0][:200]})") \
+            from None
 
 
 def rows_to_articles(rows: Iterator[tuple[str, Any, str]], id_field: str, text_field: str, on_error: str,
@@ -171,8 +201,4 @@ def iter_articles(inputs: Sequence[str], id_field: str = "id", text_field: str =
 
 def _from_dir_file(path: Path) -> Iterator[Article]:
     """A single .txt/.md file: one article, id = file stem."""
-    for art in _from_dir(path.parent):
-        if art.source == str(path):
-            art.id = path.stem
-            yield art
-            return
+    yield _read_text_file(path, path.stem)

@@ -114,6 +114,8 @@ def _coerce(key: str, value: Any, f: dataclasses.Field, tp: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{key}: expected a number, got {value!r}")
         value = float(value)
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ConfigError(f"{key}: expected a finite number, got {value!r}")
     elif tp is str:
         if not isinstance(value, str):
             raise ConfigError(f"{key}: expected a string, got {value!r}")
@@ -162,7 +164,11 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
         raw.setdefault(section, {})
         if not isinstance(raw[section], dict):
             raise ConfigError(f"--set {item!r}: section {section!r} is not a mapping")
-        raw[section][key] = yaml.safe_load(value) if value != "" else ""
+        try:
+            raw[section][key] = yaml.safe_load(value) if value != "" else ""
+        except yaml.YAMLError as e:
+            problem = str(e).splitlines()[0]
+            raise ConfigError(f"--set {item!r}: the value is not valid YAML ({problem})") from None
     return raw
 
 
@@ -173,9 +179,13 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
         raise ConfigError(f"{path}: config file not found")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: not valid YAML ({e})") from None
-    return config_from_dict(apply_overrides(raw or {}, overrides or []), source=str(path))
+    if raw is None:
+        raise ConfigError(f"{path}: the config file is empty; start from one in configs/")
+    return config_from_dict(apply_overrides(raw, overrides or []), source=str(path))
 
 
 def save_config(cfg: Config, path: str | Path) -> None:

@@ -16,6 +16,11 @@ HARD_NEGATIVE_TAGS = ("hn-lexical", "hn-past-action", "hn-background", "hn-third
                       "hn-accusation", "hn-meeting", "hn-troops")
 TAGS = HARD_CASE_TAGS + HARD_NEGATIVE_TAGS
 FIELDS = ("id", "text", "label", "also", "group", "speaker", "target", "voice", "tags")
+# Who the speaker is: a state (government, ministry, army, state official), a non-state actor (party, rebel
+# group, union, protest movement, company, NGO), an international body, or an individual speaking for
+# themselves; "none" where the sentence has no speaker (narrative "other").
+SPEAKER_TYPES = ("state", "non-state", "international", "individual", "none")
+OPTIONAL_FIELDS = ("speaker_type",)
 
 _WORD = re.compile(r"[a-z0-9]+")
 

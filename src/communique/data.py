@@ -46,7 +46,8 @@ def _iter_jsonl(path: Path) -> Iterator[tuple[str, Any]]:
 
 def _iter_csv(path: Path) -> Iterator[tuple[str, Any]]:
     try:
-        with path.open(encoding="utf-8", newline="") as f:
+        csv.field_size_limit(64 * 1024 * 1024)
+        with path.open(encoding="utf-8-sig", newline="") as f:  # -sig: spreadsheet exports' byte-order mark
             reader = csv.DictReader(f)
             for row in reader:
                 where = f"{path}:{reader.line_num}"
@@ -85,7 +86,11 @@ def iter_raw(path: str | Path) -> Iterator[tuple[str, Any]]:
     if suffix == ".csv":
         return _iter_csv(path)
     if suffix == ".parquet":
-        return _iter_dataset(datasets.load_dataset("parquet", data_files=str(path), split="train"), str(path))
+        try:
+            ds = datasets.load_dataset("parquet", data_files=str(path), split="train")
+        except Exception as e:  # pyarrow and datasets raise several types for a damaged file
+            raise DataError(f"{path}: not a readable Parquet file ({str(e).splitlines()[0][:200]})") from None
+        return _iter_dataset(ds, str(path))
     raise DataError(f"{path}: unsupported format {suffix!r}; use .jsonl, .csv, .parquet or a datasets dir")
 
 

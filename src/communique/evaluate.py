@@ -64,8 +64,8 @@ def write_confusion(out: Path, confusion: list[list[int]], title: str) -> None:
 
 def resolve_data(run_dir: Path, data: Sequence[str] | None, split: str) -> tuple[list[str], str]:
     """The files to evaluate on and a name for the output folder."""
-    if data:
-        return list(data), Path(data[0]).stem
+    if data:  # never a split's name: RUN/eval/test belongs to the run's own test split
+        return list(data), f"data-{Path(data[0]).stem}"
     files = run_config(run_dir)["data"].get(split)
     if not files:
         raise CommuniqueError(f"{run_dir}/config.yaml: data.{split} is empty; pass --data FILE")

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .errors import DataError
 from .labels import LABELS
 from .models import StanceModel, load_model
 from .rundir import require_run
@@ -18,8 +19,11 @@ def predict(run_dir: str | Path | StanceModel, sentences: Sequence[str]) -> list
         >>> predict("runs/minilm", ["Moscow warned of a military response."])[0]["label"]  # doctest: +SKIP
         'threat'
     """
+    sentences = list(sentences)
+    for i, s in enumerate(sentences, 1):
+        if not isinstance(s, str) or not s.strip():
+            raise DataError(f"sentence {i}: empty; give the text to label")
     model = run_dir if isinstance(run_dir, StanceModel) else load_model(require_run(run_dir))
-    sentences = [s for s in sentences]
     probs = model.predict_proba(sentences)
     return [{"text": s, "label": LABELS[int(p.argmax())], "confidence": float(p.max()),
              "probs": {label: float(v) for label, v in zip(LABELS, p)}} for s, p in zip(sentences, probs)]

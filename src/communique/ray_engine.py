@@ -36,7 +36,7 @@ from typing import Any
 from .articles import Article, SkippedRecord, jsonl_rows, parquet_rows, rows_to_articles
 from .errors import CommuniqueError, DataError
 from .rundir import require_run
-from .score import ScoreOptions, rows_from_binary, sentence_rows, summary_lines
+from .score import ScoreOptions, apply_inference_options, check_options, rows_from_binary, sentence_rows, summary_lines
 
 INPUT_FORMATS = (".jsonl", ".json", ".parquet")  # .json is read as JSONL, as by the local engine
 OUTPUT_FORMATS = (".jsonl", ".parquet")  # the output is a directory of shards in this format
@@ -147,6 +147,7 @@ class SentenceScorer:
         from .models import load_model
 
         self.model = load_model(require_run(run_dir))
+        apply_inference_options(self.model, opts)
         self.opts = opts
 
     def __call__(self, batch):
@@ -296,11 +297,11 @@ def score_ray(inputs: Sequence[str], run_dir: str | Path, out: str, opts: ScoreO
     fmt = Path(out.rstrip("/")).suffix.lower()
     if fmt not in OUTPUT_FORMATS:
         raise CommuniqueError(f"{out}: the Ray engine writes a directory of shards; name it *.jsonl or *.parquet")
-    if opts.on_error not in ("stop", "skip"):
-        raise CommuniqueError(f"--on-error {opts.on_error!r}: choose stop or skip")
-    if not 0.0 <= opts.min_confidence <= 1.0:
-        raise CommuniqueError(f"--min-confidence {opts.min_confidence}: must be between 0 and 1")
+    check_options(Path(out.rstrip("/")), opts)
     run_dir = str(require_run(Path(run_dir).resolve()))
+    from .models import load_model
+
+    load_model(run_dir)  # a damaged model fails here, before any old output is removed
     import pyarrow.fs as pafs
 
     out_fs, out_path = _filesystem(out)
@@ -311,6 +312,12 @@ def score_ray(inputs: Sequence[str], run_dir: str | Path, out: str, opts: ScoreO
     if kind != pafs.FileType.NotFound:
         if not opts.force:
             raise CommuniqueError(f"{out}: already exists; pass --force to overwrite it")
+        if kind == pafs.FileType.Directory:
+            foreign = [i.path for i in out_fs.get_file_info(pafs.FileSelector(out_path, recursive=True))
+                       if i.type == pafs.FileType.File and not i.path.endswith(fmt)]
+            if foreign:
+                raise CommuniqueError(f"{out}: holds files that are not {fmt} shards ({foreign[0]}); refusing to "
+                                      "delete it, even with --force")
         out_fs.delete_dir(out_path) if kind == pafs.FileType.Directory else out_fs.delete_file(out_path)
     if opts.force and err_fs.get_file_info(err_path).type == pafs.FileType.File:
         err_fs.delete_file(err_path)

@@ -35,20 +35,49 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
-def prepare_run_dir(path: str | Path, force: bool = False, resume: bool = False) -> Path:
-    """Create ``path``; refuse to touch an existing run unless ``--force`` or ``--resume``."""
+def is_run_dir(path: Path) -> bool:
+    """True for a directory that ``communique train`` wrote (its ``env.json`` records a status)."""
+    try:
+        env = json.loads((path / "env.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(env, dict) and "status" in env and (path / "config.yaml").is_file()
+
+
+def check_run_dir(path: str | Path, force: bool = False, resume: bool = False) -> Path:
+    """Check that ``path`` may become (or continue) a run directory; change nothing.
+
+    ``--force`` only ever replaces a directory that a previous ``communique train`` wrote: a
+    folder of other files is refused, with or without it.
+    """
     path = Path(path)
-    if path.exists() and any(path.iterdir()):
-        if resume and not force and read_env(path).get("status") == "finished":
-            raise RunDirError(f"{path}: this run already finished; nothing to resume (use --force to train again)")
-        if force:
-            if is_main_process():
-                shutil.rmtree(path)
-        elif not resume:
-            state = read_env(path).get("status", "unknown")
-            hint = ("it was interrupted; add --resume to continue from its last checkpoint, or --force to start "
-                    "over" if state == "running" else "add --force to overwrite it or choose another --out")
-            raise RunDirError(f"{path}: run directory already exists (status: {state}); {hint}")
+    if path.exists() and not path.is_dir():
+        raise RunDirError(f"{path}: exists and is not a directory; choose another --out")
+    if not path.exists() or not any(path.iterdir()):
+        return path
+    if not is_run_dir(path):
+        raise RunDirError(f"{path}: not empty and not a communique run directory (no env.json with a status); "
+                          "refusing to touch it, even with --force; choose another --out")
+    state = read_env(path).get("status", "unknown")
+    if resume and not force and state == "finished":
+        raise RunDirError(f"{path}: this run already finished; nothing to resume (use --force to train again)")
+    if not force and not resume:
+        hint = (f"it was {'interrupted' if state == 'running' else 'stopped by an error'}; add --resume to continue "
+                "from its last checkpoint, or --force to start over" if state in ("running", "failed")
+                else "add --force to overwrite it or choose another --out")
+        raise RunDirError(f"{path}: run directory already exists (status: {state}); {hint}")
+    return path
+
+
+def prepare_run_dir(path: str | Path, force: bool = False, resume: bool = False) -> Path:
+    """Create ``path``, or with ``force`` replace the run directory there (see :func:`check_run_dir`).
+
+    Call it only once the config and the data have been validated, so that a run that fails at
+    once never costs the previous one.
+    """
+    path = check_run_dir(path, force, resume)
+    if force and path.is_dir() and any(path.iterdir()) and is_main_process():
+        shutil.rmtree(path)
     if is_main_process():
         path.mkdir(parents=True, exist_ok=True)
     return path

@@ -32,11 +32,12 @@ from typing import Any
 import numpy as np
 
 from .articles import Article, SkippedRecord, iter_articles
-from .errors import CommuniqueError
+from .errors import CommuniqueError, DataError
 from .labels import FALLBACK_LABEL, LABELS
 from .models import StanceModel, load_model
 from .rundir import require_run, write_json
-from .segment import DEFAULT_BACKEND, segment
+from .safety import OutputLock, check_distinct
+from .segment import DEFAULT_BACKEND, LONGEST, PIECE, segment
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +64,42 @@ def _paths(out: Path) -> dict[str, Path]:
             "errors": out.with_name(out.name + ".errors.jsonl")}
 
 
+def _fingerprint(spec: str) -> Any:
+    """Path, size and modification time of an input (of every file under a directory)."""
+    if spec == "-":
+        return "-"
+    path = Path(spec)
+    try:
+        if path.is_dir():
+            return [str(path.resolve()), [(q.relative_to(path).as_posix(), q.stat().st_size, q.stat().st_mtime_ns)
+                                          for q in sorted(path.rglob("*")) if q.is_file()]]
+        st = path.stat()
+        return [str(path.resolve()), st.st_size, st.st_mtime_ns]
+    except OSError:
+        return [str(path), None]
+
+
 def _signature(inputs: Sequence[str], run_dir: str, opts: ScoreOptions) -> str:
-    """Identifies the job, so a checkpoint is only resumed by the same command."""
-    key = {"inputs": [str(Path(i).resolve()) if i != "-" else "-" for i in inputs], "model": str(Path(run_dir).resolve()),
+    """Identifies the job, so a checkpoint is only resumed by the same command on unchanged inputs.
+
+    ``on_error`` is left out: a job stopped on a malformed record may continue with ``skip``.
+    """
+    key = {"inputs": [_fingerprint(i) for i in inputs], "model": str(Path(run_dir).resolve()),
            "id_field": opts.id_field, "text_field": opts.text_field, "min_confidence": opts.min_confidence,
-           "segmenter": opts.segmenter, "on_error": opts.on_error, "precision": opts.precision,
-           "runtime": opts.runtime}
+           "segmenter": opts.segmenter, "precision": opts.precision, "runtime": opts.runtime,
+           "chunk_articles": opts.chunk_articles}
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def check_output_path(out: Path, flag: str = "--out") -> None:
+    """An output file path whose nearest existing ancestor is a directory, and not itself a directory."""
+    if out.is_dir():
+        raise CommuniqueError(f"{out}: {flag} is a directory; give a file name such as {out / 'scores.jsonl'}")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise CommuniqueError(f"{out}: {flag} cannot be written: {parent} is a file, not a directory")
+            break
 
 
 def _chunks(articles: Iterator[Article], size: int) -> Iterator[list[Article]]:
@@ -122,7 +152,10 @@ def sentence_rows(chunk: list[Article], model: StanceModel, opts: ScoreOptions) 
                    "label": label, "confidence": round(conf, 6),
                    **{f"p_{lab}": round(float(v), 6) for lab, v in zip(LABELS, p)},
                    "status": "ok", "reason": "", "source": art.source}
-            if s.furniture:  # layout, not a statement; the model's probabilities stay visible
+            if s.cut:  # no sentence boundary: a piece of a long run of text, labelled but flagged
+                row["status"] = "no-boundary"
+                row["reason"] = f"no sentence boundary within {LONGEST} characters; cut into pieces of at most {PIECE}"
+            elif s.furniture:  # layout, not a statement; the model's probabilities stay visible
                 row["label"], row["status"] = FALLBACK_LABEL, "furniture"
                 row["reason"] = "byline, caption, link or credit line"
             elif opts.min_confidence and conf < opts.min_confidence and label != FALLBACK_LABEL:
@@ -211,6 +244,26 @@ def score(inputs: Sequence[str], run_dir: str | Path | StanceModel, out: str | P
     """
     opts = opts or ScoreOptions()
     out = Path(out)
+    check_options(out, opts)
+    paths = _paths(out)
+    check_output_path(out)
+    if summary:
+        check_output_path(Path(summary), "--summary")
+    check_distinct({"--out": out, "the partial file": paths["partial"], "the checkpoint": paths["checkpoint"],
+                    "the errors file": paths["errors"], "--summary": summary}, inputs)
+    for spec in inputs:
+        if spec != "-" and not Path(spec).exists():
+            raise DataError(f"{spec}: no such file or directory")
+    # the model is loaded before anything on disk changes: a bad --model never costs an old output
+    model = run_dir if isinstance(run_dir, StanceModel) else load_model(require_run(run_dir))
+    apply_inference_options(model, opts)
+    model_id = run_dir if not isinstance(run_dir, StanceModel) else "<in-memory model>"
+    with OutputLock(out):
+        return _run_job(inputs, model, str(model_id), out, paths, opts, summary, progress)
+
+
+def check_options(out: Path, opts: ScoreOptions) -> None:
+    """Validate the scoring options once, before any work."""
     if out.suffix.lower() not in OUTPUT_FORMATS:
         raise CommuniqueError(f"{out}: unsupported output format {out.suffix!r}; use {', '.join(OUTPUT_FORMATS)}")
     if opts.on_error not in ("stop", "skip"):
@@ -221,44 +274,98 @@ def score(inputs: Sequence[str], run_dir: str | Path | StanceModel, out: str | P
         raise CommuniqueError(f"--precision {opts.precision!r}: choose auto, bf16 or fp32")
     if not 0.0 <= opts.min_confidence <= 1.0:
         raise CommuniqueError(f"--min-confidence {opts.min_confidence}: must be between 0 and 1")
-    paths = _paths(out)
-    model_id = run_dir if not isinstance(run_dir, StanceModel) else "<in-memory model>"
-    signature = _signature(inputs, str(model_id), opts)
-    state = {"signature": signature, "articles_done": 0, "partial_bytes": 0, "errors_bytes": 0,
+    if opts.chunk_articles < 1 or opts.batch_size < 1:
+        raise CommuniqueError("--chunk and --batch-size must be at least 1")
+
+
+def apply_inference_options(model: StanceModel, opts: ScoreOptions) -> None:
+    """Set precision, batch size and runtime on a model (and on every member of an ensemble)."""
+    for member in getattr(model, "members_", []):
+        apply_inference_options(member, opts)
+    if hasattr(model, "precision"):
+        model.precision = opts.precision
+    if hasattr(model, "inference_batch_size"):
+        model.inference_batch_size = opts.batch_size
+    if hasattr(model, "batch_size") and not hasattr(model, "inference_batch_size"):
+        model.batch_size = opts.batch_size  # the embedding family's encoder batch
+    if hasattr(model, "runtime"):
+        model.runtime = opts.runtime
+
+
+def _start_state(out: Path, paths: dict[str, Path], signature: str, opts: ScoreOptions,
+                 summary: str | Path | None) -> dict[str, Any]:
+    """A fresh state, or the checkpointed one of the same unfinished job; with ``--force``, remove
+    this job's own files (output, partial, checkpoint, errors, summary) and start over."""
+    state = {"signature": signature, "on_error": opts.on_error, "articles_done": 0, "partial_bytes": 0,
+             "errors_bytes": 0, "finalising": False,
              "counts": {"articles": 0, "sentences": 0, "skipped_records": 0, "status": {}}}
+    own = [out, *paths.values(), *([Path(summary)] if summary else [])]
     if opts.force:
-        for p in [out, *paths.values()]:
+        for p in own:
             p.unlink(missing_ok=True)
-    elif paths["checkpoint"].exists():
-        saved = json.loads(paths["checkpoint"].read_text(encoding="utf-8"))
-        if saved.get("signature") != signature:
+        return state
+    if paths["checkpoint"].exists():
+        try:
+            saved = json.loads(paths["checkpoint"].read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            raise CommuniqueError(f"{paths['checkpoint']}: damaged checkpoint; pass --force to start over") from None
+        if not isinstance(saved, dict) or saved.get("signature") != signature:
             raise CommuniqueError(f"{paths['checkpoint']}: an unfinished job with different inputs or options "
-                                  "wrote here; rerun it as it was, or pass --force to start over")
-        state = saved
-        log.info("resuming: %d articles already scored", state["articles_done"])
-    elif out.exists():
-        raise CommuniqueError(f"{out}: already exists; pass --force to overwrite it")
+                                  "(or since-changed input files) wrote here; rerun it as it was, or pass --force to start over")
+        if saved.get("on_error") == "skip" and opts.on_error == "stop":
+            raise CommuniqueError(f"{paths['checkpoint']}: this job was started with --on-error skip; "
+                                  "rerun it with --on-error skip, or pass --force to start over")
+        saved["on_error"] = opts.on_error
+        log.info("resuming: %d articles already scored", saved["articles_done"])
+        return saved
+    for p, what in ((out, "the output"), (Path(summary) if summary else None, "the summary"),
+                    (paths["errors"], "an errors file from an earlier job")):
+        if p is not None and p.exists():
+            raise CommuniqueError(f"{p}: {what} already exists; pass --force to overwrite it")
+    return state
+
+
+def _run_job(inputs: Sequence[str], model: StanceModel, model_id: str, out: Path, paths: dict[str, Path],
+             opts: ScoreOptions, summary: str | Path | None, progress: bool) -> dict[str, Any]:
+    """The resumable job, under the output's lock."""
+    state = _start_state(out, paths, _signature(inputs, model_id, opts), opts, summary)
     out.parent.mkdir(parents=True, exist_ok=True)
+    finalising = state.get("finalising", False)
     for key, size_key in (("partial", "partial_bytes"), ("errors", "errors_bytes")):
         p = paths[key]
         if p.exists():
             with p.open("r+b") as f:  # drop anything written after the last checkpoint
                 f.truncate(state[size_key])
-        elif state[size_key]:
+        elif state[size_key] and not (finalising and key == "partial" and out.exists()):
             raise CommuniqueError(f"{p}: missing, but the checkpoint says it held data; pass --force to start over")
 
-    model = run_dir if isinstance(run_dir, StanceModel) else load_model(require_run(run_dir))
-    if hasattr(model, "precision"):
-        model.precision = opts.precision
-    if hasattr(model, "inference_batch_size"):
-        model.inference_batch_size = opts.batch_size
-    if hasattr(model, "runtime"):
-        model.runtime = opts.runtime
-    skipped: list[SkippedRecord] = []
-    articles = iter_articles(inputs, opts.id_field, opts.text_field, opts.on_error, skipped.append)
     counts = state["counts"]
     start = time.time()
     done_before = state["articles_done"]
+    new_sentences = 0
+    if not finalising:
+        new_sentences = _score_articles(inputs, model, paths, opts, state, progress, start)
+        state["finalising"] = True  # from here a rerun only redoes the idempotent steps below
+        write_json(paths["checkpoint"], state)
+    if paths["partial"].exists() or not out.exists():
+        if not paths["partial"].exists():
+            paths["partial"].write_text("")
+        _finalise(paths["partial"], out)
+    if summary:
+        write_summary(out, summary)
+    paths["checkpoint"].unlink(missing_ok=True)
+    seconds = time.time() - start
+    return {**counts, "output": str(out), "seconds": round(seconds, 2), "resumed_from": done_before,
+            "errors_file": str(paths["errors"]) if counts["skipped_records"] else None,
+            "sentences_per_s": round(new_sentences / max(seconds, 1e-9), 1)}
+
+
+def _score_articles(inputs: Sequence[str], model: StanceModel, paths: dict[str, Path], opts: ScoreOptions,
+                    state: dict[str, Any], progress: bool, start: float) -> int:
+    """Score every article not yet done, one checkpointed chunk at a time; return new sentences."""
+    skipped: list[SkippedRecord] = []
+    articles = iter_articles(inputs, opts.id_field, opts.text_field, opts.on_error, skipped.append)
+    counts = state["counts"]
     from tqdm import tqdm
 
     bar = tqdm(desc="scoring", unit=" articles", disable=not progress, initial=0)
@@ -295,17 +402,7 @@ def score(inputs: Sequence[str], run_dir: str | Path | StanceModel, out: str | P
     if skipped:  # malformed records after the last article
         _flush_skipped(skipped, paths["errors"], state)
         write_json(paths["checkpoint"], state)
-    if not paths["partial"].exists():
-        paths["partial"].write_text("")
-    _finalise(paths["partial"], out)
-    if summary:
-        write_summary(out, summary)
-    paths["checkpoint"].unlink(missing_ok=True)
-    seconds = time.time() - start
-    result = {**counts, "output": str(out), "seconds": round(seconds, 2), "resumed_from": done_before,
-              "errors_file": str(paths["errors"]) if counts["skipped_records"] else None,
-              "sentences_per_s": round(new_sentences / max(seconds, 1e-9), 1)}
-    return result
+    return new_sentences
 
 
 def read_scores(path: str | Path):

@@ -38,6 +38,27 @@ class Sentence:
     end: int
     text: str
     furniture: bool = False  # a byline, caption, "Also read:" or credit line, not a statement
+    cut: bool = False  # a piece of a run of text with no sentence boundary (see LONGEST)
+
+
+# A "sentence" longer than LONGEST characters has no real boundary (a dump, a table, a binary
+# blob): it is cut at spaces into pieces of at most PIECE characters (about 128 tokens of English).
+LONGEST = 2000
+PIECE = 600
+
+
+def _pieces(text: str, s: int, e: int) -> list[tuple[int, int]]:
+    out = []
+    while e - s > PIECE:
+        cut = text.rfind(" ", s + PIECE // 2, s + PIECE)
+        cut = cut if cut > s else s + PIECE
+        out.append((s, cut))
+        s = cut
+        while s < e and text[s].isspace():
+            s += 1
+    if e > s:
+        out.append((s, e))
+    return out
 
 
 def is_furniture(line: str) -> bool:
@@ -132,6 +153,8 @@ def segment(text: str, backend: str = DEFAULT_BACKEND) -> list[Sentence]:
                 s += 1
             while e > s and text[e - 1].isspace():
                 e -= 1
-            if e > s:
+            if e - s > LONGEST:
+                out.extend(Sentence(a, b, text[a:b], furniture=not prose, cut=True) for a, b in _pieces(text, s, e))
+            elif e > s:
                 out.append(Sentence(s, e, text[s:e], furniture=not prose))
     return out

@@ -20,10 +20,12 @@ import numpy as np
 
 from .config import Config, load_config, save_config
 from .data import label_ids, load_labelled, split_by_group
+from .errors import DataError
+from .labels import LABELS
 from .metrics import classification_report
 from .models import build_model
-from .rundir import (environment, is_main_process, now, prepare_run_dir, read_env, update_env, write_json,
-                     write_model_card)
+from .rundir import (check_run_dir, environment, is_main_process, now, prepare_run_dir, read_env, update_env,
+                     write_json, write_model_card)
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,10 @@ def load_splits(cfg: Config):
         train_ds, dev_ds = split_by_group(train_ds, cfg.data.dev_fraction, cfg.training.seed)
     if cfg.data.limit:
         train_ds = train_ds.shuffle(seed=cfg.training.seed).select(range(min(cfg.data.limit, len(train_ds))))
+    missing = [lab for lab in LABELS if lab not in set(train_ds["label"])]
+    if missing:
+        raise DataError(f"{', '.join(map(str, cfg.data.train))}: the training data has no sentence labelled "
+                        f"{', '.join(missing)}; every label needs examples")
     leaked = set(train_ds["group"]) & set(dev_ds["group"])
     if leaked:
         log.warning("groups in both train and dev: %s", ", ".join(sorted(leaked)))
@@ -81,6 +87,8 @@ def train(config: Config | str | Path, out_dir: str | Path | None = None, overri
     run_dir = Path(out_dir) if out_dir else default_out(None if isinstance(config, Config) else config)
     if resume and not (run_dir / "config.yaml").is_file():
         resume = False  # nothing to resume: start fresh
+    check_run_dir(run_dir, force=force, resume=resume)
+    train_ds, dev_ds = load_splits(cfg)  # validate the data before anything on disk changes
     run_dir = prepare_run_dir(run_dir, force=force, resume=resume)
     if cfg.training.threads:
         import torch
@@ -93,8 +101,6 @@ def train(config: Config | str | Path, out_dir: str | Path | None = None, overri
         if is_main_process():
             save_config(cfg, run_dir / "config.yaml")
             update_env(run_dir, **environment(cfg.training.seed), status="running", started=now())
-        log.info("loading data")
-        train_ds, dev_ds = load_splits(cfg)
         log.info("train %d sentences (%d groups), dev %d sentences (%d groups)", len(train_ds),
                  len(set(train_ds["group"])), len(dev_ds), len(set(dev_ds["group"])))
         model = build_model(cfg.model, cfg.training)
@@ -129,7 +135,8 @@ def train(config: Config | str | Path, out_dir: str | Path | None = None, overri
         return run_dir
     except BaseException as e:
         if is_main_process() and read_env(run_dir).get("status") == "running":
-            update_env(run_dir, status="running", interrupted=now(), error=repr(e)[:500])
+            interrupted = isinstance(e, (KeyboardInterrupt, SystemExit))  # a stop, not a fault: --resume continues
+            update_env(run_dir, status="running" if interrupted else "failed", interrupted=now(), error=repr(e)[:500])
         raise
     finally:
         if handler is not None:

@@ -82,19 +82,44 @@ def build_model(model_cfg, training_cfg) -> StanceModel:
 
 
 def load_model(path: str | Path) -> StanceModel:
-    """Load a fitted model from a model dir or a run dir (which holds ``model/``)."""
+    """Load a fitted model from a model dir or a run dir (which holds ``model/``).
+
+    Everything in ``model.json`` is checked first: the family and labels, a finite positive
+    temperature, and every path it names must resolve inside the model directory. A damaged
+    weight file is reported as a :class:`RunDirError` naming the directory, never a traceback.
+    """
+    from ..safety import positive_finite
+
     path = Path(path)
     if (path / "model" / META).is_file():
         path = path / "model"
     meta_file = path / META
     if not meta_file.is_file():
         raise RunDirError(f"{path}: no {META} here; is this a finished run directory?")
-    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    try:
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise RunDirError(f"{meta_file}: not valid JSON ({e})") from None
+    if not isinstance(meta, dict):
+        raise RunDirError(f"{meta_file}: expected a JSON object")
     if meta.get("labels") != list(LABELS):
         raise RunDirError(f"{meta_file}: model labels {meta.get('labels')} differ from {list(LABELS)}")
     families = _families()
     if meta.get("family") not in families:
         raise RunDirError(f"{meta_file}: unknown model family {meta.get('family')!r}")
-    model = families[meta["family"]]._load_weights(path, meta["settings"])
-    model.temperature_ = float(meta.get("temperature", 1.0))
+    settings = meta.get("settings", {})
+    if not isinstance(settings, dict):
+        raise RunDirError(f"{meta_file}: key 'settings' must be an object")
+    temperature = positive_finite(meta.get("temperature", 1.0), f"{meta_file}: key 'temperature'")
+    try:
+        model = families[meta["family"]]._load_weights(path, settings)
+    except RunDirError:
+        raise
+    except (KeyError, TypeError, ValueError) as e:
+        raise RunDirError(f"{meta_file}: invalid settings for family {meta['family']!r} ({type(e).__name__}: {e})") \
+            from None
+    except Exception as e:  # truncated zip/safetensors, unreadable files: the file is damaged, say so
+        raise RunDirError(f"{path}: cannot load the {meta['family']} model; a model file is missing or damaged "
+                          f"({type(e).__name__}: {str(e)[:200]})") from None
+    model.temperature_ = temperature
     return model

@@ -31,7 +31,8 @@ class EmbeddingModel(StanceModel):
         if getattr(self, "encoder_", None) is None:
             from sentence_transformers import SentenceTransformer
 
-            self.encoder_ = SentenceTransformer(resolve_pretrained(self.pretrained_), device=str(device()))
+            self.encoder_ = SentenceTransformer(resolve_pretrained(self.pretrained_), device=str(device()),
+                                               trust_remote_code=False)
             self.encoder_.max_seq_length = self.max_length_
         return self.encoder_
 
@@ -70,7 +71,9 @@ class EmbeddingModel(StanceModel):
         from safetensors.numpy import load_file
 
         self = cls()
-        arrays = load_file(str(path / settings["weights"]))
+        from ..safety import inside
+
+        arrays = load_file(str(inside(path, settings["weights"], f"{path}/model.json: settings.weights")))
         self.coef_, self.intercept_ = arrays["coef"], arrays["intercept"]
         self.pretrained_, self.max_length_ = settings["pretrained"], int(settings["max_length"])
         return self

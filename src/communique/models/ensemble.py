@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, RunDirError
 from .base import StanceModel
 
 
@@ -45,9 +45,13 @@ class EnsembleModel(StanceModel):
 
     @classmethod
     def _load_weights(cls, path: Path, settings: dict[str, Any]) -> "EnsembleModel":
+        from ..safety import inside
         from . import load_model
 
         self = cls()
-        self.members_ = [load_model(path / m) for m in settings["members"]]
+        members = settings["members"]
+        if not isinstance(members, list) or not members:
+            raise RunDirError(f"{path}/model.json: settings.members must be a non-empty list of paths")
+        self.members_ = [load_model(inside(path, m, f"{path}/model.json: settings.members")) for m in members]
         self.sources_ = settings.get("sources", [])
         return self

@@ -66,7 +66,11 @@ class TfidfModel(StanceModel):
     def _load_weights(cls, path: Path, settings: dict[str, Any]) -> "TfidfModel":
         import skops.io as sio
 
-        file = path / settings.get("weights", WEIGHTS)
+        from ..safety import inside
+
+        file = inside(path, settings.get("weights", WEIGHTS), f"{path}/model.json: settings.weights")
+        if not file.is_file():
+            raise RunDirError(f"{file}: weights file missing")
         untrusted = set(sio.get_untrusted_types(file=file))
         unexpected = untrusted - ALLOWED_TYPES
         if unexpected:

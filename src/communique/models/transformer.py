@@ -57,10 +57,10 @@ class TransformerModel(StanceModel):
         mc, tc = self.model_cfg, self.training_cfg
         source = resolve_pretrained(mc.pretrained)
         self.max_length_ = mc.max_length
-        self.tokenizer_ = AutoTokenizer.from_pretrained(source)
+        self.tokenizer_ = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
         model = AutoModelForSequenceClassification.from_pretrained(
             source, num_labels=len(LABELS), id2label=dict(enumerate(LABELS)), label2id=LABEL2ID,
-            ignore_mismatched_sizes=True)
+            ignore_mismatched_sizes=True, trust_remote_code=False)
 
         def encode(batch):
             enc = self.tokenizer_(batch["text"], truncation=True, max_length=mc.max_length)
@@ -192,10 +192,14 @@ class TransformerModel(StanceModel):
     def _load_weights(cls, path: Path, settings: dict[str, Any]) -> "TransformerModel":
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+        from ..safety import refuse_remote_code
+
+        refuse_remote_code(path)
         self = cls()
         self.max_length_ = int(settings["max_length"])
-        self.tokenizer_ = AutoTokenizer.from_pretrained(path)
-        self.model_ = AutoModelForSequenceClassification.from_pretrained(path, use_safetensors=True)
+        self.tokenizer_ = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
+        self.model_ = AutoModelForSequenceClassification.from_pretrained(path, use_safetensors=True,
+                                                                         trust_remote_code=False)
         self.model_.to(device()).eval()
         self.path_ = Path(path)
         return self
