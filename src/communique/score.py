@@ -372,33 +372,35 @@ def _score_articles(inputs: Sequence[str], model: StanceModel, paths: dict[str, 
     to_skip = state["articles_done"]
     new_articles = new_sentences = 0
     trim, trimmed_at = _malloc_trim(), time.monotonic()
-    for chunk in _chunks(articles, opts.chunk_articles):
-        if to_skip >= len(chunk):  # already scored before the interruption
-            to_skip -= len(chunk)
-            skipped.clear()
-            continue
-        chunk, to_skip = chunk[to_skip:], 0
-        rows = sentence_rows(chunk, model, opts)
-        state["partial_bytes"] = _fsync_append(
-            paths["partial"], [json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows])
-        _flush_skipped(skipped, paths["errors"], state)
-        state["articles_done"] += len(chunk)
-        n_sent = sum(1 for r in rows if r["sentence_index"] is not None)
-        counts["articles"] += len(chunk)
-        counts["sentences"] += n_sent
-        for r in rows:
-            if r["status"] != "ok":
-                counts["status"][r["status"]] = counts["status"].get(r["status"], 0) + 1
-        write_json(paths["checkpoint"], state)
-        if time.monotonic() - trimmed_at > 2.0:  # at most every 2 s: per fast chunk it would cost ~4%
-            trim(0)
-            trimmed_at = time.monotonic()
-        new_articles += len(chunk)
-        new_sentences += n_sent
-        elapsed = max(time.time() - start, 1e-9)
-        bar.update(len(chunk))
-        bar.set_postfix_str(f"{new_articles / elapsed:.1f} art/s, {new_sentences / elapsed:.0f} sent/s")
-    bar.close()
+    try:
+        for chunk in _chunks(articles, opts.chunk_articles):
+            if to_skip >= len(chunk):  # already scored before the interruption
+                to_skip -= len(chunk)
+                skipped.clear()
+                continue
+            chunk, to_skip = chunk[to_skip:], 0
+            rows = sentence_rows(chunk, model, opts)
+            state["partial_bytes"] = _fsync_append(
+                paths["partial"], [json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows])
+            _flush_skipped(skipped, paths["errors"], state)
+            state["articles_done"] += len(chunk)
+            n_sent = sum(1 for r in rows if r["sentence_index"] is not None)
+            counts["articles"] += len(chunk)
+            counts["sentences"] += n_sent
+            for r in rows:
+                if r["status"] != "ok":
+                    counts["status"][r["status"]] = counts["status"].get(r["status"], 0) + 1
+            write_json(paths["checkpoint"], state)
+            if time.monotonic() - trimmed_at > 2.0:  # at most every 2 s: per fast chunk it would cost ~4%
+                trim(0)
+                trimmed_at = time.monotonic()
+            new_articles += len(chunk)
+            new_sentences += n_sent
+            elapsed = max(time.time() - start, 1e-9)
+            bar.update(len(chunk))
+            bar.set_postfix_str(f"{new_articles / elapsed:.1f} art/s, {new_sentences / elapsed:.0f} sent/s")
+    finally:
+        bar.close()
     if skipped:  # malformed records after the last article
         _flush_skipped(skipped, paths["errors"], state)
         write_json(paths["checkpoint"], state)
