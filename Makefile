@@ -12,7 +12,7 @@ CONFIG ?= configs/minilm.yaml
 RUN    ?= runs/demo
 OUT    ?= out
 
-.PHONY: setup demo test test-fast bench data-card clean
+.PHONY: setup demo demo-quick test test-fast bench data-card clean
 
 setup: $(VENV)/.installed
 
@@ -25,7 +25,14 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $@
 
-demo: setup
+# the quick TF-IDF run first (about a minute): a first result, and a second run for the compare notebook
+demo-quick: setup
+	$(BIN)/communique train configs/tfidf.yaml --out $(RUN)-tfidf --force
+	$(BIN)/communique evaluate $(RUN)-tfidf --split test
+	$(BIN)/communique score data/articles --model $(RUN)-tfidf --out $(OUT)/scores-tfidf.jsonl --force
+	@echo "== quick demo finished: $(RUN)-tfidf, $(OUT)/scores-tfidf.jsonl =="
+
+demo: demo-quick
 	$(BIN)/communique train $(CONFIG) --out $(RUN) --force
 	$(BIN)/communique evaluate $(RUN) --split test
 	$(BIN)/communique score data/articles --model $(RUN) --out $(OUT)/scores.jsonl \

@@ -18,7 +18,7 @@
 # which they disagree. Every run needs `communique evaluate RUN` on the same split first.
 
 # %% tags=["parameters"]
-runs = ["../runs/tfidf", "../runs/minilm"]  # two or more evaluated run directories
+runs = ["../runs/demo-tfidf", "../runs/demo"]  # two or more evaluated run directories (`make demo` writes these)
 split = "test"  # which evaluation: RUN/eval/<split>
 k = 15  # disagreements shown
 

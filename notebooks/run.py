@@ -20,7 +20,7 @@
 # `communique report RUN` writes the same figures as PNG files.
 
 # %% tags=["parameters"]
-run_dir = "../runs/tfidf"  # a trained and evaluated run directory
+run_dir = "../runs/demo"  # a trained and evaluated run directory (`make demo` writes this one)
 split = "test"  # which evaluation: RUN/eval/<split>
 k_errors = 10  # most confident errors to list
 

@@ -7,13 +7,22 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from communique.corpus import FIELDS, TAGS, VOICES, is_hard_negative, near_duplicates
+from communique.corpus import FIELDS, SPEAKER_TYPES, TAGS, VOICES, is_hard_negative, near_duplicates
 from communique.data import read_records
 from communique.labels import LABELS, STANCE_LABELS
 
 from conftest import ROOT
 
-SPLITS = ("train", "dev", "test")
+SPLITS = ("train", "dev", "test", "test-wire")
+
+
+def register_stats():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("register_stats", ROOT / "data/tools/register_stats.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 @pytest.fixture(scope="module")
@@ -49,10 +58,48 @@ def test_counts(corpus):
 
 def test_splits_are_group_disjoint_and_test_is_large(corpus):
     groups = {s: {r["group"] for r in recs} for s, recs in corpus.items()}
-    assert groups["train"].isdisjoint(groups["dev"])
-    assert groups["train"].isdisjoint(groups["test"])
-    assert groups["dev"].isdisjoint(groups["test"])
+    for i, a in enumerate(SPLITS):
+        for b in SPLITS[i + 1:]:
+            assert groups[a].isdisjoint(groups[b]), (a, b, groups[a] & groups[b])
     assert len(corpus["test"]) >= 1000 and len(groups["test"]) >= 10
+    # the wire register: 8+ test groups of its own, and 4+ dev groups so that model selection sees it
+    assert len(groups["test-wire"]) >= 8
+    assert all("speaker_type" in r for r in corpus["test-wire"])
+    assert len({r["group"] for r in corpus["dev"] if "speaker_type" in r}) >= 4
+
+
+def test_register_inside_bands(corpus):
+    """The whole corpus reads like wire copy: length, weekdays, names, titles, parentheses, plain verbs."""
+    reg = register_stats()
+    fig = reg.figures([r for rs in corpus.values() for r in rs])
+    assert not reg.outside_bands(fig), reg.outside_bands(fig)
+
+
+def test_register_figures_measure_what_they_say():
+    reg = register_stats()
+    lead = {"text": "Foreign Minister Ana Ruiz (58) rejected Quito's call for talks on Tuesday in Lima, weeks after the "
+                    "border incident at Tumbes that left three soldiers dead and the crossing closed.",
+            "label": "rejection"}
+    plain = {"text": "the talks went on for some time and then ended without a result for anyone", "label": "other"}
+    f = reg.figures([lead, plain])
+    assert f["weekday"] == f["parentheses"] == f["names_3plus"] == f["title"] == 0.5
+    assert f["share_30_words"] == 0.5 and f["plain_verb_rejection"] == 1.0 and f["said_rejection"] == 0.0
+    assert reg.outside_bands(reg.figures([plain]))  # a corpus of such sentences fails the bands
+
+
+def test_wire_batch(corpus):
+    """The wire batch: 3,000+ sentences in 30+ groups, each with a speaker type; a quarter or more of its
+    stance sentences by non-state actors or individuals; label mixes that vary by group."""
+    wire = [r for rs in corpus.values() for r in rs if "speaker_type" in r]
+    assert len(wire) >= 3000
+    groups = Counter(r["group"] for r in wire)
+    assert len(groups) >= 30
+    assert all(r["speaker_type"] in SPEAKER_TYPES for r in wire)
+    assert all((r["speaker_type"] == "none") == (r["speaker"] == "") for r in wire), "none means no speaker"
+    stance = [r for r in wire if r["label"] != "other"]
+    assert sum(r["speaker_type"] in ("non-state", "individual") for r in stance) >= 0.25 * len(stance)
+    other_share = {g: sum(r["label"] == "other" for r in wire if r["group"] == g) / n for g, n in groups.items()}
+    assert sum(share >= 0.70 for share in other_share.values()) >= 6, other_share
 
 
 def test_hard_cases_in_every_label(corpus):
@@ -112,6 +159,12 @@ def test_articles_and_gold_spans():
         meta = {row["article_id"]: row for row in csv.DictReader(f)}
     assert set(meta) == set(texts)
     assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", m["date"]) for m in meta.values())
+    wire = [aid for aid, m in meta.items() if m["set"] == "wire"]
+    assert len(wire) >= 15 and {m["set"] for m in meta.values()} == {"original", "wire"}
+    for aid in wire:  # mostly "other", as real reporting is, with furniture and a dateline
+        labels = [g["label"] for g in by_article[aid]]
+        assert labels.count("other") >= 0.6 * len(labels), aid
+        assert any(g["text"].startswith("By ") for g in by_article[aid]), aid
 
 
 def test_data_card_is_up_to_date(tmp_path):

@@ -161,3 +161,25 @@ def test_cls_only_forward_matches_the_full_model(tiny_bert):
     ids = {k: feats[k] for k in ("input_ids", "attention_mask")}
     with torch.inference_mode():
         assert torch.equal(net(**ids), other(**ids).logits)
+
+
+def test_inference_options_reach_every_engine_and_ensemble_member(tiny_data, tiny_bert, tmp_path):
+    """precision, runtime and batch size set once reach the model, the members of an ensemble, the
+    embedding family's encoder batch, and the Ray engine's scoring actor."""
+    from communique.models.embedding import EmbeddingModel
+    from communique.models.ensemble import EnsembleModel
+    from communique.ray_engine import SentenceScorer
+    from communique.score import ScoreOptions, apply_inference_options
+    from communique.train import train
+
+    run = train(tiny_config(tiny_data, "transformer", tiny_bert, epochs=1), out_dir=tmp_path / "t")
+    opts = ScoreOptions(precision="fp32", runtime="onnx", batch_size=7)
+    scorer = SentenceScorer(str(run), opts)
+    assert (scorer.model.precision, scorer.model.runtime, scorer.model.inference_batch_size) == ("fp32", "onnx", 7)
+
+    ens = EnsembleModel()
+    ens.members_ = [load_model(run), load_model(run), EmbeddingModel()]
+    apply_inference_options(ens, opts)
+    assert [m.runtime for m in ens.members_[:2]] == ["onnx", "onnx"]
+    assert [m.inference_batch_size for m in ens.members_[:2]] == [7, 7]
+    assert ens.members_[2].batch_size == 7

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import shutil
@@ -10,7 +9,8 @@ import shutil
 import pandas as pd
 import pytest
 
-from communique.report import add_report_command, markdown_table, write_report
+from communique.cli import main
+from communique.report import markdown_table, write_report
 from conftest import tiny_config
 
 CHALLENGE = {"n_pairs": 2, "accuracy": 0.75, "pair_consistency": 0.5,
@@ -68,10 +68,7 @@ def test_report_without_evaluation_falls_back_to_dev(run, tmp_path):
 
 
 def test_report_command(run, tmp_path, capsys):
-    parser = argparse.ArgumentParser(prog="communique")
-    add_report_command(parser.add_subparsers(dest="command"))
-    a = parser.parse_args(["report", str(run), "--format", "html", "--out", str(tmp_path), "--errors", "3"])
-    a.func(a)
+    assert main(["report", str(run), "--format", "html", "--out", str(tmp_path), "--errors", "3"]) == 0
     assert "report written to" in capsys.readouterr().out
     assert (tmp_path / "report.html").is_file() and (tmp_path / "per_class.png").is_file()
     with pytest.raises(ValueError, match="md or html"):

@@ -9,7 +9,7 @@ any non-whitespace character of the article is not covered by a gold sentence.
 
 On success writes data/articles/gold.jsonl with fields
 article_id, index, start, end (character offsets into the .txt read as a UTF-8
-str), text (= article[start:end]), label, also, speaker, and prints per-label
+str), text (= article[start:end]), label, also, speaker (and target, speaker_type where given), and prints per-label
 counts.
 
 Usage: python3 data/tools/build_gold.py [--articles DIR] [--out FILE]
@@ -99,6 +99,7 @@ def align(art_id, article, recs):
             "label": r["label"],
             "also": list(r.get("also", [])),
             "speaker": r.get("speaker", ""),
+            **{k: r[k] for k in ("target", "speaker_type") if k in r},
         })
         cur = m.end()
     rest = article[cur:]

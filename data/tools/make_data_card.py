@@ -10,12 +10,85 @@ from pathlib import Path
 
 import numpy as np
 
-from communique.corpus import TAGS, VOICES, is_hard_negative
+from communique.corpus import SPEAKER_TYPES, TAGS, VOICES, is_hard_negative
 from communique.data import read_records
 from communique.labels import LABELS
 
 ROOT = Path(__file__).resolve().parents[2]
-SPLITS = ("train", "dev", "test")
+SPLITS = ("train", "dev", "test", "test-wire")
+AGREEMENT = ROOT / "data/agreement"
+
+
+def _register_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("register_stats", ROOT / "data/tools/register_stats.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def register_section(corpus: dict, recs: list) -> list[str]:
+    """The register figures per split, for the older batches, the wire batch and the whole corpus."""
+    reg = _register_module()
+    sets = {**corpus, "older batches": [r for r in recs if "speaker_type" not in r],
+            "wire batch": [r for r in recs if "speaker_type" in r], "all": recs}
+    figs = {name: reg.figures(rows) for name, rows in sets.items()}
+    keys = [k for k in figs["all"] if k != "n"]
+    rows = [[k] + [figs[n][k] for n in sets] + [f">= {reg.BANDS[k]}" if k in reg.BANDS else ""] for k in keys]
+    lines = ["## Register", "",
+             "How much the sentences read like wire copy (`data/tools/register_stats.py`; shares of sentences; "
+             "`said_*` and `plain_verb_*` are per stance label, `will_in_other` among `other`). The whole corpus "
+             "must stay inside the bands (tested).", "",
+             table(["figure", *sets, "band (all)"], [[k, *(figs[n]["n"] for n in sets), ""] for k in ["sentences"]]
+                   + rows), "", "Most frequent word 3-grams per label (whole corpus):", ""]
+    for label, grams in reg.top_trigrams(recs).items():
+        lines.append(f"- {label}: " + "; ".join(f"{g} ({c})" for g, c in grams))
+    return lines + [""]
+
+
+def speaker_type_section(recs: list) -> list[str]:
+    typed = [r for r in recs if "speaker_type" in r]
+    if not typed:
+        return []
+    rows = []
+    for t in SPEAKER_TYPES:
+        per = Counter(r["label"] for r in typed if r["speaker_type"] == t)
+        rows.append([t] + [per[x] for x in LABELS] + [sum(per.values())])
+    stance = [r for r in typed if r["label"] != "other"]
+    domestic = sum(r["speaker_type"] in ("non-state", "individual") for r in stance)
+    return ["## Speaker types (wire batch)", "",
+            f"Every sentence of the wire batch records who speaks (`speaker_type`). Stance sentences by non-state "
+            f"actors or individuals: **{domestic} of {len(stance)} ({domestic / len(stance):.0%})**.", "",
+            table(["speaker_type", *LABELS, "total"], rows), ""]
+
+
+def agreement_section(recs: list) -> list[str]:
+    """Cohen's kappa between the writers' labels and a second writer's blind labels, and the adjudications."""
+    blind_file, adj_file = AGREEMENT / "blind-labels.jsonl", AGREEMENT / "adjudication.jsonl"
+    if not blind_file.is_file():
+        return []
+    from sklearn.metrics import cohen_kappa_score
+
+    by_id = {r["id"]: r for r in recs}
+    blind = [json.loads(x) for x in blind_file.read_text(encoding="utf-8").splitlines() if x.strip()]
+    pairs = [(by_id[b["id"]]["label"], b["label"]) for b in blind if b["id"] in by_id]
+    first, second = zip(*pairs)
+    kappa = cohen_kappa_score(first, second, labels=list(LABELS))
+    agree = sum(a == b for a, b in pairs) / len(pairs)
+    lines = ["## Inter-annotator agreement (wire batch)", "",
+             f"A second writer, who had seen neither the batch nor its labels, labelled a random "
+             f"{len(pairs)}-sentence sample of the wire batch from the codebook alone "
+             f"(`agreement/blind-labels.jsonl`). Raw agreement **{agree:.1%}**, Cohen's kappa **{kappa:.3f}**.", ""]
+    if adj_file.is_file():
+        adj = [json.loads(x) for x in adj_file.read_text(encoding="utf-8").splitlines() if x.strip()]
+        kept = Counter(a["decision"] for a in adj)
+        lines += ["Every disagreement was adjudicated against the codebook (`agreement/adjudication.jsonl`): "
+                  + ", ".join(f"{n} {d}" for d, n in sorted(kept.items())) + ".", "",
+                  table(["id", "writer", "second writer", "decision", "reason"],
+                        [[a["id"], a["writer"], a["second"], a["decision"], a["reason"].replace("|", "/")]
+                         for a in adj]), ""]
+    return lines
 
 
 def table(header, rows):
@@ -26,19 +99,25 @@ def table(header, rows):
 
 def main(out: Path = ROOT / "data/README.md") -> None:
     corpus = {s: read_records([ROOT / "data/corpus" / f"{s}.jsonl"]) for s in SPLITS}
+    corpus = {s: [{k: v for k, v in r.items() if k != "_source"} for r in rs] for s, rs in corpus.items()}
     recs = [r for s in SPLITS for r in corpus[s]]
     lab = {s: Counter(r["label"] for r in corpus[s]) for s in SPLITS}
     lines = ["# Data card", "",
              "_Generated by `data/tools/make_data_card.py` from the files in `data/`; do not edit by hand._", "",
              "Every sentence and article here was written for this project (hand-written by the team, using real "
              "actors in invented sentences; no copied or paraphrased quotes). Labels follow `data/CODEBOOK.md`, "
-             "which is consistent with the shared specification.", "",
+             "the project's complete label specification.", "",
              "## Files", "",
-             "- `corpus/{train,dev,test}.jsonl`: labelled sentences, one JSON object per line with `id`, `text`, "
-             "`label`, `also`, `group`, `speaker`, `target`, `voice`, `tags`.",
+             "- `corpus/{train,dev,test,test-wire}.jsonl`: labelled sentences, one JSON object per line with `id`, "
+             "`text`, `label`, `also`, `group`, `speaker`, `target`, `voice`, `tags`, and `speaker_type` (state, "
+             "non-state, international, individual, none) on the wire batch. `test-wire.jsonl` holds the test "
+             "groups of the wire-register batch, `test.jsonl` those of the older batches.",
              "- `challenge/contrast.jsonl`: minimal pairs (`pair`, `rule`, `note`) that differ in a few words and in label.",
              "- `articles/*.txt`, `articles/metadata.csv`, `articles/gold.jsonl`: sample news articles and gold "
-             "sentence spans and labels (`article_id`, `index`, `start`, `end`, `text`, `label`, `also`, `speaker`).",
+             "sentence spans and labels (`article_id`, `index`, `start`, `end`, `text`, `label`, `also`, `speaker`, and "
+             "`target`, `speaker_type` on the wire-style articles); `metadata.csv`'s `set` column tells the original "
+             "articles from the wire-style ones, which `evaluate` reports apart.",
+             "- `agreement/`: a second writer's blind labels for a sample of the wire batch, and the adjudications.",
              "- `tools/`: the writing guide, batch checker, split maker and this generator.", "",
              "## Labels per split", ""]
     rows = [[s, len(corpus[s]), len({r['group'] for r in corpus[s]})] + [lab[s][x] for x in LABELS] for s in SPLITS]
@@ -62,6 +141,7 @@ def main(out: Path = ROOT / "data/README.md") -> None:
               table(["min", "p10", "p25", "median", "p75", "p90", "max"], [list(qs)]), "",
               table(["words", "sentences"], [[f"{10 * b}–{10 * b + 9}" if b < 6 else "60–70", bins[b]]
                                              for b in sorted(bins)]), ""]
+    lines += register_section(corpus, recs) + speaker_type_section(recs) + agreement_section(recs)
     lines += ["## Groups", "", "Each group is one conflict, dispute or dyad; splits never share a group.", ""]
     grows = []
     for s in SPLITS:
@@ -85,16 +165,16 @@ def main(out: Path = ROOT / "data/README.md") -> None:
     for m in meta:
         words = len((ROOT / "data/articles" / f"{m['article_id']}.txt").read_text(encoding="utf-8").split())
         gl = Counter(g["label"] for g in gold if g["article_id"] == m["article_id"])
-        arows.append([m["article_id"], m["date"], words, sum(gl.values())] + [gl[x] for x in LABELS])
-    lines += ["## Sample articles", "", table(["article", "date", "words", "sentences", *LABELS], arows), ""]
+        arows.append([m["article_id"], m.get("set", ""), m["date"], words, sum(gl.values())] + [gl[x] for x in LABELS])
+    lines += ["## Sample articles", "", table(["article", "set", "date", "words", "sentences", *LABELS], arows), ""]
     lines += ["## Known gaps", "",
               "- English only; newswire register. Social media, transcripts and non-English sources are absent.",
               "- Written by a small team: despite the near-duplicate test (word 3-gram Jaccard < 0.4), stock phrases "
               "recur (\"refused to rule out\", \"warned that it would\"), and a model can learn them as shortcuts. "
               "The challenge set and the gold articles measure how far that carries.",
-              "- Each group has the same label mix (about 16 of each stance label and 36 `other` per 100), so "
-              "label priors are flatter than in real news, where `other` dominates (about half of the gold "
-              "article sentences).",
+              "- The older batches give every group the same label mix (about 16 of each stance label and 36 "
+              "`other` per 100), flatter than real news, where `other` dominates; the wire batch varies the mix "
+              "by group (45-85% `other`).",
               "- Direct quotes are about a quarter of sentences (target was 30%); headlines slightly over-represented.",
               "- Facts (dates, figures, titles) are plausible for the period but were not checked against sources; "
               "the labels do not depend on them.",

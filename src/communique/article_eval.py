@@ -1,6 +1,6 @@
 """End-to-end evaluation on the gold articles: segmentation, then classification.
 
-Predicted sentences come from :func:`communique.segment.segment`; each gold
+Predicted sentences come from the scorer's row builder (:func:`communique.score.sentence_rows`); each gold
 sentence is aligned to the predicted sentence that overlaps it most, when that
 overlap is at least half of their union (IoU >= 0.5). Reported:
 
@@ -23,7 +23,6 @@ from .errors import DataError
 from .labels import FALLBACK_LABEL, LABELS
 from .metrics import macro_f1, to_ids
 from .models import StanceModel
-from .segment import segment
 
 
 def load_gold(articles_dir: str | Path) -> tuple[dict[str, str], dict[str, list[dict[str, Any]]]]:
@@ -84,17 +83,27 @@ def _prf(tp: int, n_pred: int, n_gold: int) -> dict[str, float]:
     return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0}
 
 
-def evaluate_articles(model: StanceModel, articles_dir: str | Path, backend: str | None = None) -> dict[str, Any]:
-    texts, gold = load_gold(articles_dir)
+def article_sets(articles_dir: str | Path) -> dict[str, str]:
+    """Article id -> the set it belongs to (``metadata.csv``'s ``set`` column; "all" without one)."""
+    import csv
+
+    f = Path(articles_dir) / "metadata.csv"
+    if not f.is_file():
+        return {}
+    with f.open(encoding="utf-8-sig", newline="") as fh:
+        return {r["article_id"]: r.get("set") or "all" for r in csv.DictReader(fh)}
+
+
+def _score_subset(texts: dict[str, str], gold: dict[str, list[dict[str, Any]]], predicted: dict[str, list[dict]]
+                  ) -> dict[str, Any]:
     seg_tp = n_pred = n_gold = 0
     stance_tp = stance_pred = stance_gold = 0
     aligned_true, aligned_pred = [], []
-    for aid, text in texts.items():
-        sents = segment(text) if backend is None else segment(text, backend=backend)
-        probs = model.predict_proba([s.text for s in sents])
-        labels = [FALLBACK_LABEL if s.furniture else LABELS[i] for s, i in zip(sents, probs.argmax(1))]
+    for aid in texts:
+        rows = predicted[aid]
+        labels = [r["label"] for r in rows]
         gspans = [(g["start"], g["end"]) for g in gold[aid]]
-        pspans = [(s.start, s.end) for s in sents]
+        pspans = [(r["start"], r["end"]) for r in rows]
         seg_tp += len(set(gspans) & set(pspans))
         n_pred += len(pspans)
         n_gold += len(gspans)
@@ -114,10 +123,35 @@ def evaluate_articles(model: StanceModel, articles_dir: str | Path, backend: str
                                "macro_f1": macro_f1(yt, yp)}}
 
 
+def evaluate_articles(model: StanceModel, articles_dir: str | Path, backend: str | None = None) -> dict[str, Any]:
+    """Score the gold articles exactly as ``communique score`` does (its row builder: segmentation,
+    furniture, no-boundary pieces) and compare with the gold spans; overall and per article set."""
+    from .articles import Article
+    from .score import ScoreOptions, sentence_rows
+
+    texts, gold = load_gold(articles_dir)
+    opts = ScoreOptions() if backend is None else ScoreOptions(segmenter=backend)
+    rows = sentence_rows([Article(aid, text, aid) for aid, text in texts.items()], model, opts)
+    predicted: dict[str, list[dict]] = {aid: [] for aid in texts}
+    for r in rows:
+        if r["sentence_index"] is not None:
+            predicted[r["article_id"]].append(r)
+    result = _score_subset(texts, gold, predicted)
+    sets = article_sets(articles_dir)
+    names = sorted({sets.get(aid, "all") for aid in texts})
+    if len(names) > 1:
+        result["by_set"] = {name: _score_subset({a: t for a, t in texts.items() if sets.get(a, "all") == name},
+                                                gold, predicted) for name in names}
+    return result
+
+
 def format_articles(a: dict[str, Any]) -> str:
     s, c = a["segmentation"], a["classification"]
+    by_set = "".join(f"\n  set {name:<10} {b['articles']:>3} articles  stance F1 {b['classification']['f1']:.3f}  "
+                     f"macro-F1 {b['classification']['macro_f1']:.3f}  accuracy {b['classification']['accuracy']:.3f}"
+                     for name, b in a.get("by_set", {}).items())
     return (f"gold articles: {a['articles']} articles, {a['gold_sentences']} gold / {a['predicted_sentences']} "
             f"predicted sentences\n"
             f"segmentation      P {s['precision']:.3f}  R {s['recall']:.3f}  F1 {s['f1']:.3f}\n"
             f"stance sentences  P {c['precision']:.3f}  R {c['recall']:.3f}  F1 {c['f1']:.3f}  "
-            f"(aligned accuracy {c['accuracy']:.3f}, macro-F1 {c['macro_f1']:.3f})")
+            f"(aligned accuracy {c['accuracy']:.3f}, macro-F1 {c['macro_f1']:.3f})" + by_set)

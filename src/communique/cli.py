@@ -29,12 +29,14 @@ def cmd_train(a: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(a: argparse.Namespace) -> None:
-    from .evaluate import evaluate
+    from .evaluate import evaluate, format_files_and_cues
     from .metrics import format_report
 
     result = evaluate(a.run, data=a.data, split=a.split, out_dir=a.out, slices=a.slice or (),
                       n_boot=a.bootstrap)
     print(format_report(result["overall"], f"{a.run} on {', '.join(result['data'])}"))
+    if format_files_and_cues(result):
+        print("\n" + format_files_and_cues(result))
     if "challenge" in result:
         from .challenge import format_challenge
 
@@ -99,12 +101,35 @@ def cmd_cv(a: argparse.Namespace) -> None:
     print(f"\nfolds and cv.json written to {a.out}")
 
 
+def cmd_report(a: argparse.Namespace) -> None:
+    from .report import write_report
+
+    path = write_report(a.run, split=a.split, fmt=a.format, out_dir=a.out, k_errors=a.errors)
+    print(f"report written to {path}")
+
+
+def cmd_config_show(a: argparse.Namespace) -> None:
+    from .config import describe_config, load_config
+
+    print(describe_config(load_config(a.config, a.set)))
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("communique")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="communique", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
         description="Stance detection for diplomatic and political statements in news: tag each sentence "
                     "as assurance, threat, demand, rejection or other.")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    p.add_argument("--version", action="version", version=f"communique {_version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     t = sub.add_parser("train", help="train a model from a YAML config into a run directory",
@@ -170,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     sc.set_defaults(func=cmd_score)
 
     c = sub.add_parser("compare", help="compare runs on the same data with paired significance tests",
-                       description="Metrics with 95%% intervals for each run, McNemar and paired-bootstrap tests "
+                       description="Metrics with 95% intervals for each run, McNemar and paired-bootstrap tests "
                                    "for each pair, and the sentences where the runs disagree.")
     c.add_argument("runs", nargs="+", metavar="RUN", help="two or more run directories")
     c.add_argument("--data", nargs="+", required=True, help="labelled file(s) all runs are scored on")
@@ -188,9 +213,24 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--force", action="store_true", help="overwrite existing fold runs")
     v.set_defaults(func=cmd_cv)
 
-    from .report import add_report_command
+    cf = sub.add_parser("config", help="show a config resolved, with every field's meaning",
+                        description="Print the resolved config (defaults filled in, --set applied) with the help "
+                                    "text, allowed values and limits of every field.")
+    cf_sub = cf.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    show = cf_sub.add_parser("show", help="print a resolved config with each field's help")
+    show.add_argument("config", help="YAML config, e.g. configs/minilm.yaml")
+    show.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="config override")
+    show.set_defaults(func=cmd_config_show)
 
-    add_report_command(sub)
+    r = sub.add_parser("report", help="figures (PNG) and a Markdown/HTML report for an evaluated run",
+                       description="Write the run notebook's figures as PNG files and a short report "
+                                   "into RUN/report (run `communique evaluate RUN` first).")
+    r.add_argument("run", help="run directory")
+    r.add_argument("--split", default="test", help="evaluation to report: RUN/eval/SPLIT (default test)")
+    r.add_argument("--format", choices=("md", "html"), default="md", help="report format (default md)")
+    r.add_argument("--out", help="output directory (default RUN/report)")
+    r.add_argument("--errors", type=int, default=10, help="most confident errors to list (default 10)")
+    r.set_defaults(func=cmd_report)
     return p
 
 

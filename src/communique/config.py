@@ -50,7 +50,8 @@ class DataConfig:
     train: list[str] = _f(lambda: ["data/corpus/train.jsonl"], "training files or datasets dirs", factory=True)
     dev: list[str] = _f(lambda: ["data/corpus/dev.jsonl"],
                         "dev files; empty = split off from train by group", factory=True)
-    test: list[str] = _f(lambda: ["data/corpus/test.jsonl"], "test files for `evaluate --split test`", factory=True)
+    test: list[str] = _f(lambda: ["data/corpus/test.jsonl", "data/corpus/test-wire.jsonl"],
+                         "test files for `evaluate --split test` (reported together and per file)", factory=True)
     challenge: str = _f("data/challenge/contrast.jsonl", "contrast pairs; '' to skip")
     articles: str = _f("data/articles", "gold articles dir (gold.jsonl + *.txt); '' to skip")
     dev_fraction: float = _f(0.15, "share of groups held out as dev when `dev` is empty", min=0.01, max=0.9)
@@ -72,6 +73,7 @@ class TrainingConfig:
         "auto", "auto = bf16 autocast where the CPU/GPU supports it, else fp32", choices=("auto", "bf16", "fp32"))
     threads: int = _f(0, "torch intra-op threads (0 = leave torch's default)", min=0)
     calibrate: bool = _f(True, "fit temperature scaling on dev and store it with the model")
+    group_by_length: bool = _f(True, "batch sentences of similar length together (less padding, faster epochs)")
     keep_checkpoints: bool = _f(False, "keep Trainer checkpoints after a successful run (they exist for --resume)")
 
 
@@ -186,6 +188,25 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
     if raw is None:
         raise ConfigError(f"{path}: the config file is empty; start from one in configs/")
     return config_from_dict(apply_overrides(raw, overrides or []), source=str(path))
+
+
+def describe_config(cfg: Config) -> str:
+    """The config as YAML, each field followed by a comment with its help, choices and limits."""
+    lines = []
+    for name, cls in SECTIONS.items():
+        lines.append(f"{name}:")
+        section = getattr(cfg, name)
+        for f in dataclasses.fields(cls):
+            value = yaml.safe_dump({f.name: getattr(section, f.name)}, default_flow_style=True, width=10_000)
+            value = value.strip()[1:-1]  # "{key: value}" -> "key: value"
+            meta = f.metadata
+            notes = [meta.get("help", "")]
+            if meta.get("choices"):
+                notes.append("one of " + ", ".join(map(str, meta["choices"])))
+            if meta.get("min") is not None or meta.get("max") is not None:
+                notes.append(f"range {meta.get('min', '')}..{meta.get('max', '')}".replace("None", ""))
+            lines.append(f"  {value:<44} # " + "; ".join(n for n in notes if n))
+    return "\n".join(lines)
 
 
 def save_config(cfg: Config, path: str | Path) -> None:

@@ -19,7 +19,7 @@ import yaml
 
 from .article_eval import evaluate_articles
 from .challenge import evaluate_challenge
-from .data import read_records
+from .data import SOURCE, read_records
 from .errors import CommuniqueError
 from .labels import LABELS
 from .metrics import classification_report, format_report, slice_metrics, to_ids
@@ -28,7 +28,7 @@ from .rundir import require_run, write_json, write_model_card
 
 log = logging.getLogger(__name__)
 
-SLICE_COLUMNS = ("group", "voice", "tags")  # always sliced when present; add more with `slices=`
+SLICE_COLUMNS = ("group", "voice", "tags", "speaker_type")  # always sliced when present; add more with `slices=`
 
 
 def predict_records(model: StanceModel, records: Sequence[dict[str, Any]]) -> np.ndarray:
@@ -72,6 +72,28 @@ def resolve_data(run_dir: Path, data: Sequence[str] | None, split: str) -> tuple
     return files, split
 
 
+def cue_only_scores(train_files: Sequence[str], records: Sequence[dict[str, Any]], y_true: np.ndarray,
+                    files_of: Sequence[str], y_model: np.ndarray) -> dict[str, Any]:
+    """The cue-only baseline (see :mod:`communique.cue_only`) fitted on the run's training files and
+    scored on ``records``: overall, per file, and the model's margin over it in macro-F1."""
+    from .cue_only import cue_words, fit_cue_only
+    from .metrics import accuracy, macro_f1
+
+    train = read_records(train_files)
+    base = fit_cue_only([r["text"] for r in train], [r["label"] for r in train])
+    y_cue = to_ids(list(base.predict([r["text"] for r in records])))
+    out: dict[str, Any] = {"accuracy": accuracy(y_true, y_cue), "macro_f1": macro_f1(y_true, y_cue),
+                           "model_margin_macro_f1": macro_f1(y_true, y_model) - macro_f1(y_true, y_cue),
+                           "words": cue_words(base)}
+    if len(set(files_of)) > 1:
+        out["by_file"] = {}
+        for f in sorted(set(files_of)):
+            ix = np.array([i for i, g in enumerate(files_of) if g == f])
+            out["by_file"][f] = {"macro_f1": macro_f1(y_true[ix], y_cue[ix]),
+                                 "model_margin_macro_f1": macro_f1(y_true[ix], y_model[ix]) - macro_f1(y_true[ix], y_cue[ix])}
+    return out
+
+
 def run_config(run_dir: Path) -> dict[str, Any]:
     return yaml.safe_load((Path(run_dir) / "config.yaml").read_text(encoding="utf-8"))
 
@@ -107,6 +129,12 @@ def evaluate(run_dir: str | Path, data: Sequence[str] | None = None, split: str 
                                          n_boot=n_boot, seed=seed),
         "slices": slice_metrics(records, y_true, y_pred, [*SLICE_COLUMNS, *slices]),
     }
+    files_of = [r[SOURCE].rsplit(":", 1)[0] for r in records]
+    if len(set(files_of)) > 1:
+        result["by_file"] = slice_metrics([{"file": f} for f in files_of], y_true, y_pred, ["file"])["file"]
+    train_files = run_config(run_dir)["data"].get("train") or []
+    if extras and train_files and all(Path(f).exists() for f in train_files):
+        result["cue_only"] = cue_only_scores(train_files, records, y_true, files_of, y_pred)
     if extras and not data:
         cfg_data = run_config(run_dir)["data"]
         if cfg_data.get("challenge") and Path(cfg_data["challenge"]).is_file():
@@ -125,4 +153,18 @@ def evaluate(run_dir: str | Path, data: Sequence[str] | None = None, split: str 
     return result
 
 
-__all__ = ["evaluate"]
+def format_files_and_cues(result: dict[str, Any]) -> str:
+    """Per-file metrics and the cue-only baseline of an :func:`evaluate` result, as text ('' when absent)."""
+    lines = []
+    for f, m in result.get("by_file", {}).items():
+        lines.append(f"{f}: n {m['n']}, accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f}")
+    cue = result.get("cue_only")
+    if cue:
+        lines.append(f"cue-only baseline (50 words + logistic regression): macro-F1 {cue['macro_f1']:.3f}; "
+                     f"model margin {cue['model_margin_macro_f1']:+.3f}")
+        for f, m in cue.get("by_file", {}).items():
+            lines.append(f"  {f}: cue-only macro-F1 {m['macro_f1']:.3f}, model margin {m['model_margin_macro_f1']:+.3f}")
+    return "\n".join(lines)
+
+
+__all__ = ["evaluate", "format_files_and_cues"]

@@ -26,7 +26,7 @@ from .data import read_records
 from .errors import DataError, RunDirError
 from .labels import LABELS, STANCE_LABELS
 
-SPLITS = ("train", "dev", "test")
+SPLITS = ("train", "dev", "test", "test-wire")
 
 # ---------------------------------------------------------------------------------------------- corpus
 

@@ -5,13 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import matplotlib
+import matplotlib.pyplot as plt  # headless machines get Agg from matplotlib itself; notebooks, inline
+import numpy as np
 
-matplotlib.use("Agg")  # headless by default; notebooks switch to inline themselves
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from .labels import LABELS  # noqa: E402
+from .labels import LABELS
 
 COLORS = {"assurance": "#4c9f70", "threat": "#d1495b", "demand": "#edae49", "rejection": "#5e60ce",
           "other": "#9e9e9e"}

@@ -12,7 +12,6 @@ Example:
 
 from __future__ import annotations
 
-import argparse
 import html
 import json
 import math
@@ -185,24 +184,5 @@ def write_report(run_dir: str | Path, split: str = "test", fmt: str = "md", out_
     return path
 
 
-def cmd_report(a: argparse.Namespace) -> None:
-    path = write_report(a.run, split=a.split, fmt=a.format, out_dir=a.out, k_errors=a.errors)
-    print(f"report written to {path}")
-
-
-def add_report_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``communique report`` on the CLI's subparsers."""
-    r = subparsers.add_parser("report", help="figures (PNG) and a Markdown/HTML report for an evaluated run",
-                              description="Write the run notebook's figures as PNG files and a short report "
-                                          "into RUN/report (run `communique evaluate RUN` first).")
-    r.add_argument("run", help="run directory")
-    r.add_argument("--split", default="test", help="evaluation to report: RUN/eval/SPLIT (default test)")
-    r.add_argument("--format", choices=("md", "html"), default="md", help="report format (default md)")
-    r.add_argument("--out", help="output directory (default RUN/report)")
-    r.add_argument("--errors", type=int, default=10, help="most confident errors to list (default 10)")
-    r.set_defaults(func=cmd_report)
-    return r
-
-
-__all__ = ["add_report_command", "markdown_table", "report_blocks", "run_figures", "to_html",
+__all__ = ["markdown_table", "report_blocks", "run_figures", "to_html",
            "to_markdown", "write_report"]

@@ -150,6 +150,28 @@ def _fmt(m: dict[str, Any] | None) -> str:
             f"n = {m['n']}")
 
 
+def measured_limits(test_eval: dict[str, Any]) -> str:
+    """The run's own weak spots: its most frequent test confusions and its weakest challenge rules."""
+    if not test_eval.get("overall"):
+        return "- Not evaluated yet: run `communique evaluate RUN` to measure where this model errs."
+    conf = test_eval["overall"]["confusion"]
+    pairs = {}
+    for i, a in enumerate(LABELS):
+        for j, b in enumerate(LABELS):
+            if i < j:
+                pairs[(a, b)] = conf[i][j] + conf[j][i]
+    errors = sum(pairs.values())
+    top = sorted(pairs.items(), key=lambda kv: -kv[1])[:3]
+    lines = ["- Most frequent test confusions (both directions, of " + f"{errors} errors): "
+             + "; ".join(f"{a} / {b} ({n})" for (a, b), n in top if n) + "."]
+    rules = test_eval.get("challenge", {}).get("per_rule", {})
+    if rules:
+        weak = sorted(rules.items(), key=lambda kv: kv[1]["accuracy"])[:3]
+        lines.append("- Weakest decision rules on the challenge set (accuracy): "
+                     + "; ".join(f"{r} {v['accuracy']:.2f}" for r, v in weak) + " (rules in `data/CODEBOOK.md`).")
+    return "\n".join(lines)
+
+
 def write_model_card(run_dir: str | Path) -> Path:
     """(Re)write MODEL_CARD.md from what the run directory holds."""
     import yaml
@@ -159,7 +181,8 @@ def write_model_card(run_dir: str | Path) -> Path:
     env = read_env(run_dir)
     metrics = json.loads((run_dir / "metrics.json").read_text()) if (run_dir / "metrics.json").is_file() else {}
     test_file = run_dir / "eval" / "test" / "metrics.json"
-    test = json.loads(test_file.read_text())["overall"] if test_file.is_file() else None
+    test_full = json.loads(test_file.read_text()) if test_file.is_file() else {}
+    test = test_full.get("overall")
     mc, dc = cfg["model"], cfg["data"]
     encoder = "" if mc["family"] == "tfidf" else f", encoder `{mc['pretrained']}`"
     per_class = ""
@@ -194,10 +217,9 @@ assurance, threat, demand, rejection or other, to find who promised, warned, dem
 across many articles. Read the flagged sentences; do not treat labels as facts about intentions.
 
 ## Limits
-- Trained on a hand-written corpus of a few thousand sentences; real newswire differs in style and topic.
+- Trained on a hand-written corpus of some thousands of sentences; real newswire differs in style and topic.
 - English only; one label per sentence (a second act is not predicted).
-- Confusions between demand and threat (ultimatums) and between rejection and other (denials,
-  background mentions) are the most frequent; see `eval/test/` for the confusion matrix.
+{measured_limits(test_full)}
 - Confidence is temperature-calibrated on dev; calibration can drift on other domains.
 """
     out = run_dir / "MODEL_CARD.md"

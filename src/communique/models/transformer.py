@@ -104,6 +104,7 @@ class TransformerModel(StanceModel):
             ddp_backend="gloo" if on_cpu and world > 1 else None,
             report_to="none",
             dataloader_num_workers=0,
+            train_sampling_strategy="group_by_length" if tc.group_by_length else "random",
         )
         callbacks = [EarlyStoppingCallback(early_stopping_patience=tc.patience)] if dev_tok is not None else []
         loss_func = None
