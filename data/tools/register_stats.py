@@ -30,7 +30,7 @@ TITLE = re.compile(
     r"Gen\.|Lt\.|Col\.|Colonel|Maj\.|Adm\.|Admiral|Capt\.|Commander|Marshal|Sen\.|Senator|"
     r"Rep\.|Gov\.|Governor|Mayor|Ambassador|Envoy|envoy|Chairman|Chairwoman|chairman|chairwoman|"
     r"spokesman|spokeswoman|spokesperson|Speaker|King|Queen|Prince|Crown Prince|Emir|Sheikh|Sultan|"
-    r"Pope|Cardinal|Archbishop|Chief Justice|Judge|Attorney General|Director|secretary-general)\b")
+    r"Pope|Cardinal|Archbishop|Chief Justice|Judge|Attorney General|Director|secretary-general)(?!\w)")
 SAID = re.compile(r"\b(said|says|say|told|tells|tell)\b", re.I)
 FIRST_PERSON = re.compile(r"\b(I|we|We|our|Our|us|my|My|me)\b")
 QUOTE = re.compile(r"[\"“”]")

@@ -108,6 +108,14 @@ def cmd_report(a: argparse.Namespace) -> None:
     print(f"report written to {path}")
 
 
+def cmd_export(a: argparse.Namespace) -> None:
+    from .export import export_run
+
+    out = export_run(a.run, a.dir, fmt=a.format, force=a.force, license=a.license)
+    meta = json.loads((out / "communique-export.json").read_text(encoding="utf-8"))
+    print(f"exported {a.run} to {out} (temperature {meta['temperature_folded']:.3f} folded into the classifier)")
+
+
 def cmd_config_show(a: argparse.Namespace) -> None:
     from .config import describe_config, load_config
 
@@ -231,6 +239,19 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="output directory (default RUN/report)")
     r.add_argument("--errors", type=int, default=10, help="most confident errors to list (default 10)")
     r.set_defaults(func=cmd_report)
+
+    x = sub.add_parser("export", help="write a transformer run as a folder `transformers.pipeline` loads",
+                       description="Write a transformer run as a plain transformers folder (weights, tokenizer, "
+                                   "id2label, README.md model card) with the calibration temperature folded into "
+                                   "the classifier, so pipeline('text-classification', model=DIR, top_k=None) "
+                                   "returns communique's calibrated probabilities.")
+    x.add_argument("run", help="run directory of a transformer model")
+    x.add_argument("dir", help="export folder (new or empty; --force replaces an earlier export)")
+    x.add_argument("--format", choices=("hf", "onnx"), default="hf",
+                   help="hf (default), or onnx: also onnx/model.onnx (needs communique[onnx])")
+    x.add_argument("--license", default="other", help="license field of the model card (default other)")
+    x.add_argument("--force", action="store_true", help="replace a folder that an earlier export wrote")
+    x.set_defaults(func=cmd_export)
     return p
 
 

@@ -1,0 +1,330 @@
+"""`communique export RUN DIR`: a plain transformers folder that anyone can load with ``pipeline``.
+
+The run's calibration temperature T is folded into the classifier: the final linear layer's
+weight and bias are divided by T, so the logits the folder produces are the run's logits / T
+and ``pipeline("text-classification", model=DIR, top_k=None)`` returns the calibrated
+probabilities that ``communique predict`` prints. The folder holds the weights (safetensors),
+``config.json`` with ``id2label``/``label2id``, the tokenizer, a ``README.md`` model card (Hugging
+Face metadata: language, license, pipeline tag, model-index with the run's test metrics), and
+``communique-export.json``, the mark that lets ``--force`` replace only a folder export wrote.
+
+Example:
+    >>> export_run("runs/minilm", "export/minilm")  # doctest: +SKIP
+    >>> from transformers import pipeline  # doctest: +SKIP
+    >>> pipeline("text-classification", model="export/minilm", top_k=None)("Kyiv rejected the plan.")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from .errors import CommuniqueError
+from .labels import LABEL2ID, LABELS
+from .rundir import measured_limits, now, read_env, require_run, write_json
+
+FORMATS = ("hf", "onnx")  # hf: weights + tokenizer + card; onnx: the same plus onnx/model.onnx
+MARKER = "communique-export.json"  # written last; its presence means "export made this folder"
+LICENSE = "other"  # the project ships no licence file; pass the one that applies to your data and weights
+# One line per label, from data/CODEBOOK.md (the summary table).
+LABEL_DEFINITIONS = {
+    "assurance": "the actor commits itself to, promises or guarantees its own cooperative or non-hostile conduct",
+    "threat": "the actor warns of or signals harmful or coercive action against another party, now or on a condition",
+    "demand": "the actor asks, urges, insists or orders that another party do or stop doing something",
+    "rejection": "the actor refuses, rejects, dismisses or vetoes another party's proposal, request, demand or claim",
+    "other": "anything else: facts, deeds already done, meetings, analysis, predictions, accusations, praise",
+}
+
+
+def export_run(run_dir: str | Path, out_dir: str | Path, fmt: str = "hf", force: bool = False,
+               license: str = LICENSE) -> Path:
+    """Write a finished transformer run as a self-contained transformers folder.
+
+    Args:
+        run_dir: a finished run directory of the ``transformer`` family.
+        out_dir: the folder to write; an existing non-empty one needs ``force`` and is replaced
+            only if a previous export wrote it (it holds ``communique-export.json``).
+        fmt: ``hf`` (weights, tokenizer, card) or ``onnx`` (the same plus ``onnx/model.onnx``,
+            whose ``logits`` output is already divided by the temperature).
+        force: replace a folder that a previous export wrote.
+        license: the ``license`` field of the model card (a Hub licence id, default ``other``).
+    Returns:
+        the export folder.
+    Example:
+        >>> export_run("runs/minilm", "export/minilm", fmt="onnx")  # doctest: +SKIP
+    """
+    run_dir = require_run(run_dir)
+    if fmt not in FORMATS:
+        raise CommuniqueError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    family = _family(run_dir)
+    if family != "transformer":
+        raise CommuniqueError(
+            f"{run_dir}: a {family} run cannot be exported: only transformer runs are a transformers model "
+            "(tfidf, embedding and ensemble runs have no single classifier for `pipeline`); export a run "
+            "trained with a transformer config such as configs/minilm.yaml")
+    if fmt == "onnx":
+        _require_onnx()
+    out = check_export_dir(out_dir, run_dir, force)
+
+    from .models import load_model
+    from .safety import OutputLock
+
+    model = load_model(run_dir)
+    net = fold_temperature(model.model_, model.tokenizer_, model.temperature_)
+    tokenizer = copy.deepcopy(model.tokenizer_)
+    tokenizer.model_max_length = model.max_length_  # `pipeline(..., truncation=True)` then cuts where communique does
+    tmp = out.with_name(f".{out.name}.export-tmp")
+    with OutputLock(out):
+        if tmp.exists():  # left by an export that was killed; the name is ours alone
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
+        try:
+            net.save_pretrained(tmp, safe_serialization=True)
+            tokenizer.save_pretrained(tmp)
+            if fmt == "onnx":
+                _write_onnx(net, tokenizer, tmp / "onnx")
+            write_card(run_dir, tmp, model.temperature_, license)
+            write_json(tmp / MARKER, {"exported_by": "communique export", "version": _version(),
+                                      "source_run": str(run_dir.resolve()), "format": fmt,
+                                      "temperature_folded": model.temperature_, "exported": now()})
+            _replace(tmp, out)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp)
+    return out
+
+
+def check_export_dir(out_dir: str | Path, run_dir: Path, force: bool) -> Path:
+    """``out_dir`` if export may write there: absent, empty, or (with ``force``) a previous export."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise CommuniqueError(f"{out}: exists and is not a directory; choose another DIR")
+    resolved, run = out.resolve(), run_dir.resolve()
+    if resolved == run or resolved in run.parents:
+        raise CommuniqueError(f"{out}: holds the run {run_dir}; export into a folder of its own")
+    if out.is_dir() and any(out.iterdir()):
+        if not (out / MARKER).is_file():
+            raise CommuniqueError(f"{out}: not empty and not written by `communique export` (no {MARKER}); "
+                                  "refusing to touch it, even with --force; choose another DIR")
+        if not force:
+            raise CommuniqueError(f"{out}: an export already exists here; add --force to replace it")
+    return out
+
+
+def fold_temperature(model: Any, tokenizer: Any, temperature: float) -> Any:
+    """A CPU fp32 copy of ``model`` whose final classifier layer is divided by ``temperature``.
+
+    Checked on two sentences: the copy's logits must equal the original's divided by T, so an
+    architecture whose head this does not find is refused rather than exported wrong.
+    """
+    import torch
+
+    net = copy.deepcopy(model).to("cpu", dtype=torch.float32).eval()
+    head = _classifier_head(net)
+    with torch.no_grad():
+        feats = tokenizer(["Moscow warned of a military response.", "Talks resume on Monday."], padding=True,
+                          return_tensors="pt")
+        before = net(**feats).logits
+        head.weight.div_(temperature)
+        if head.bias is not None:
+            head.bias.div_(temperature)
+        after = net(**feats).logits
+    if not torch.allclose(after, before / temperature, rtol=1e-4, atol=1e-5):
+        raise CommuniqueError(f"{type(model).__name__}: cannot fold the temperature into this architecture's "
+                              "classifier (its logits are not a linear layer's output)")
+    net.config.id2label = dict(enumerate(LABELS))
+    net.config.label2id = dict(LABEL2ID)
+    net.config.problem_type = "single_label_classification"  # softmax in `pipeline`, never sigmoid
+    return net
+
+
+def _classifier_head(model: Any) -> Any:
+    """The linear layer that produces the logits: ``classifier`` (BERT, DeBERTa), ``classifier.out_proj``
+    (RoBERTa), ``score`` (decoder classifiers), else the last ``Linear`` with one output per label."""
+    from torch import nn
+
+    for name in ("classifier", "score"):
+        head = getattr(model, name, None)
+        if isinstance(head, nn.Linear):
+            return head
+        if isinstance(getattr(head, "out_proj", None), nn.Linear):
+            return head.out_proj
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear) and m.out_features == len(LABELS)]
+    if not linears:
+        raise CommuniqueError(f"{type(model).__name__}: no classifier layer with {len(LABELS)} outputs found")
+    return linears[-1]
+
+
+def _write_onnx(net: Any, tokenizer: Any, directory: Path) -> Path:
+    """``onnx/model.onnx`` through the scorer's own export ([CLS]-only forward where the model allows)."""
+    from .models.cls_forward import inference_module
+    from .models.onnx_runtime import export
+
+    path = export(inference_module(net), tokenizer, directory)
+    target = directory / "model.onnx"
+    if path != target:
+        path.replace(target)
+    return target
+
+
+def _require_onnx() -> None:
+    import importlib.util
+
+    missing = [m for m in ("onnx", "onnxruntime") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise CommuniqueError(f"--format onnx needs {' and '.join(missing)}: pip install 'communique[onnx]'")
+
+
+def _replace(tmp: Path, out: Path) -> None:
+    """Move the finished export into place; a previous export there is removed only now."""
+    old = out.with_name(f".{out.name}.export-old")
+    if out.exists():
+        if old.exists():
+            shutil.rmtree(old)
+        os.replace(out, old)
+    os.replace(tmp, out)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def _family(run_dir: Path) -> str:
+    meta_file = run_dir / "model" / "model.json"
+    try:
+        return str(json.loads(meta_file.read_text(encoding="utf-8")).get("family"))
+    except (OSError, ValueError, AttributeError) as e:
+        raise CommuniqueError(f"{meta_file}: unreadable ({e})") from None
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("communique")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _read(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def _base_model(pretrained: str) -> str | None:
+    """The Hub id of the encoder, or None for a local path."""
+    from .config import MINILM
+
+    if pretrained in (MINILM, f"sentence-transformers/{MINILM}"):
+        return f"sentence-transformers/{MINILM}"
+    return None if Path(pretrained).expanduser().exists() else pretrained
+
+
+# ---- model card -----------------------------------------------------------------------------
+
+CARD_TEMPLATE = "---\n{{ card_data }}\n---\n\n{{ body }}\n"
+
+
+def card_data(run_dir: Path, test_eval: dict[str, Any], license: str = LICENSE):
+    """The card's metadata: language, licence, pipeline tag and, when evaluated, the model-index."""
+    import yaml
+    from huggingface_hub import EvalResult, ModelCardData
+
+    cfg = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
+    results = []
+    overall = test_eval.get("overall")
+    if overall:
+        data = ", ".join(Path(str(d)).name for d in test_eval.get("data", [])) or "test"
+        common = {"task_type": "text-classification", "task_name": "stance classification", "dataset_type": "custom",
+                  "dataset_name": f"communique test ({data})", "dataset_split": "test"}
+        results = [EvalResult(metric_type="accuracy", metric_name="accuracy", metric_value=round(overall["accuracy"], 4),
+                              **common),
+                   EvalResult(metric_type="f1", metric_name="macro-F1", metric_args={"average": "macro"},
+                              metric_value=round(overall["macro_f1"], 4), **common)]
+    return ModelCardData(language="en", license=license, library_name="transformers", pipeline_tag="text-classification",
+                         tags=["stance-detection", "communique", "news", "politics"],
+                         base_model=_base_model(cfg["model"]["pretrained"]), model_name=run_dir.name,
+                         eval_results=results or None, metrics=["accuracy", "f1"])
+
+
+def card_body(run_dir: Path, test_eval: dict[str, Any], temperature: float) -> str:
+    """The card's Markdown: usage, labels, metrics, data, calibration, limits and provenance."""
+    import yaml
+
+    cfg = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
+    env, saved = read_env(run_dir), _read(run_dir / "metrics.json")
+    labels = "\n".join(f"- **{label}**: {LABEL_DEFINITIONS[label]}." for label in LABELS)
+    overall = test_eval.get("overall")
+    if overall:
+        rows = "\n".join(f"| {label} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
+                         for label, v in overall["per_class"].items())
+        ci = overall.get("ci95", {})
+        span = {k: f" (95% CI {ci[k][0]:.3f}–{ci[k][1]:.3f})" if k in ci else "" for k in ("accuracy", "macro_f1")}
+        metrics = (f"On the test split ({', '.join(map(str, test_eval.get('data', [])))}, {overall['n']} sentences): "
+                   f"accuracy **{overall['accuracy']:.3f}**{span['accuracy']}, macro-F1 **{overall['macro_f1']:.3f}**"
+                   f"{span['macro_f1']}.\n\n| label | precision | recall | F1 | support |\n|---|---|---|---|---|\n{rows}")
+    else:
+        metrics = "Not evaluated on a test split yet (run `communique evaluate RUN` before exporting)."
+    dev = saved.get("dev") or {}
+    dev_line = f"\n\nDev (model selection): accuracy {dev['accuracy']:.3f}, macro-F1 {dev['macro_f1']:.3f}." if dev else ""
+    return f"""# {run_dir.name}: stance in news sentences
+
+A sentence classifier for English news about international politics, diplomacy, conflict and
+trade, exported by `communique export` from the run `{run_dir.name}` (encoder
+`{cfg['model']['pretrained']}`). It tags each sentence with the stance-bearing act it mainly reports.
+
+## Use
+
+```python
+from transformers import pipeline
+
+classify = pipeline("text-classification", model="PATH/TO/THIS/FOLDER", top_k=None)
+classify("Beijing warned Manila of consequences if the resupply missions continued.", truncation=True)
+```
+
+The probabilities are calibrated: the run's temperature ({temperature:.4f}, fitted on dev) is folded
+into the classifier's weights, so they equal `communique predict`'s. Pass `truncation=True` to cut
+sentences at {cfg['model'].get('max_length', '?')} tokens as communique does.
+
+## Labels
+
+{labels}
+
+Full definitions, decision rules and examples: `data/CODEBOOK.md` in the communique repository.
+
+## Metrics
+
+{metrics}{dev_line}
+
+## Training data
+
+- train: {', '.join(cfg['data']['train'])} ({saved.get('data', {}).get('train', '?')} sentences)
+- dev: {', '.join(cfg['data']['dev']) or 'held out from train by group'} ({saved.get('data', {}).get('dev', '?')} sentences)
+- Splits are disjoint by group (conflict or dispute).
+
+## Limits
+
+- One label per sentence; a second act in the same sentence is not predicted. English only.
+- Trained on a few thousand hand-written sentences; real newswire differs in style and topic.
+{measured_limits(test_eval)}
+- Calibration was fitted on dev and can drift on other domains. Labels describe what a sentence
+  reports someone saying, not anyone's real intentions.
+
+## Provenance
+
+communique {_version()}, git {env.get('git_commit') or 'unknown'}, seed {env.get('seed')}, trained
+{env.get('finished', '?')} on {env.get('device', '?')}.
+"""
+
+
+def write_card(run_dir: Path, out: Path, temperature: float, license: str = LICENSE) -> Path:
+    """Write ``out/README.md`` with :class:`huggingface_hub.ModelCard`."""
+    from huggingface_hub import ModelCard
+
+    test_eval = _read(run_dir / "eval" / "test" / "metrics.json")
+    card = ModelCard.from_template(card_data(run_dir, test_eval, license), template_str=CARD_TEMPLATE,
+                                   body=card_body(run_dir, test_eval, temperature))
+    path = out / "README.md"
+    card.save(path)
+    return path
