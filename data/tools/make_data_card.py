@@ -72,16 +72,20 @@ def agreement_section(recs: list) -> list[str]:
 
     by_id = {r["id"]: r for r in recs}
     blind = [json.loads(x) for x in blind_file.read_text(encoding="utf-8").splitlines() if x.strip()]
-    pairs = [(by_id[b["id"]]["label"], b["label"]) for b in blind if b["id"] in by_id]
+    adj = [json.loads(x) for x in adj_file.read_text(encoding="utf-8").splitlines() if x.strip()] \
+        if adj_file.is_file() else []
+    original = {a["id"]: a["writer"] for a in adj}  # agreement is measured before adjudication changed labels
+    pairs = [(original.get(b["id"], by_id[b["id"]]["label"]), b["label"]) for b in blind if b["id"] in by_id]
     first, second = zip(*pairs)
     kappa = cohen_kappa_score(first, second, labels=list(LABELS))
     agree = sum(a == b for a, b in pairs) / len(pairs)
     lines = ["## Inter-annotator agreement (wire batch)", "",
              f"A second writer, who had seen neither the batch nor its labels, labelled a random "
              f"{len(pairs)}-sentence sample of the wire batch from the codebook alone "
-             f"(`agreement/blind-labels.jsonl`). Raw agreement **{agree:.1%}**, Cohen's kappa **{kappa:.3f}**.", ""]
-    if adj_file.is_file():
-        adj = [json.loads(x) for x in adj_file.read_text(encoding="utf-8").splitlines() if x.strip()]
+             f"(`agreement/blind-labels.jsonl`). Raw agreement **{agree:.1%}**, Cohen's kappa **{kappa:.3f}** (before "
+             "adjudication). Both writers worked from the codebook on sentences written to be labelled, so this "
+             "agreement is an upper bound on what annotators reach on real wire text.", ""]
+    if adj:
         kept = Counter(a["decision"] for a in adj)
         lines += ["Every disagreement was adjudicated against the codebook (`agreement/adjudication.jsonl`): "
                   + ", ".join(f"{n} {d}" for d, n in sorted(kept.items())) + ".", "",
