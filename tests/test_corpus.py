@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from communique.corpus import FIELDS, SPEAKER_TYPES, TAGS, VOICES, is_hard_negative, near_duplicates
+from communique.corpus import FIELDS, SPEAKER_TYPES, TAGS, VOICES, is_hard_negative, near_duplicates, span_problem
 from communique.data import read_records
 from communique.labels import LABELS, STANCE_LABELS
 
@@ -66,6 +66,22 @@ def test_splits_are_group_disjoint_and_test_is_large(corpus):
     assert len(groups["test-wire"]) >= 8
     assert all("speaker_type" in r for r in corpus["test-wire"])
     assert len({r["group"] for r in corpus["dev"] if "speaker_type" in r}) >= 4
+
+
+def test_mention_spans_match_their_text(corpus):
+    """Every stance sentence (corpus and gold articles) says where its speaker and target are named."""
+    recs = [r for rs in corpus.values() for r in rs if r["label"] != "other"]
+    gold = [json.loads(x) for x in (ROOT / "data/articles/gold.jsonl").read_text(encoding="utf-8").splitlines()]
+    gold = [g for g in gold if g["label"] != "other"]
+    for r in recs + gold:
+        where = r.get("_source") or f"{r['article_id']}#{r['index']}"
+        assert "speaker_span" in r and "target_span" in r, where
+        for key in ("speaker_span", "target_span"):
+            assert span_problem(r["text"], r[key]) is None, (where, span_problem(r["text"], r[key]))
+    named = sum(r["speaker_span"] is not None for r in recs)
+    assert named >= 0.98 * len(recs)  # nearly every stance sentence names its speaker
+    assert span_problem("Kyiv rejected it.", [0, 3]) and span_problem("Kyiv rejected it.", [0, 5])
+    assert span_problem("Kyiv rejected it.", [0, 4]) is None
 
 
 def test_register_inside_bands(corpus):

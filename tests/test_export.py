@@ -40,11 +40,10 @@ def pipeline_probs(folder, sentences):
 
 
 def communique_probs(run, sentences):
-    from communique import load_model, predict
+    from communique import predict
 
-    model = load_model(run)
-    model.precision = "fp32"  # bf16 autocast (on CPUs that have it) would differ from the fp32 pipeline by ~1e-3
-    return [row["probs"] for row in predict(model, sentences)]
+    # fp32: bf16 autocast (on CPUs and GPUs that have it) would differ from the fp32 pipeline by ~1e-3
+    return [row["probs"] for row in predict(run, sentences, precision="fp32")]
 
 
 def assert_same_probs(a, b, tol=1e-5):
@@ -118,6 +117,7 @@ def test_force_replaces_only_an_export(run, tmp_path, capsys):
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("keep me")
+    capsys.readouterr()
     assert main(["export", str(run), str(mine), "--force"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "not written by `communique export`" in err and err.count("\n") == 1

@@ -364,7 +364,8 @@ def _interrupt_after_first_chunk(monkeypatch):
 
 def test_input_edited_between_kill_and_rerun_is_refused(run, tmp_path, monkeypatch, capsys):
     src = articles_file(tmp_path)
-    argv = [str(src), "--model", str(run), "--out", str(tmp_path / "s.jsonl"), "--chunk", "2"]
+    argv = [str(src), "--model", str(run), "--out", str(tmp_path / "s.jsonl"), "--checkpoint-seconds", "0",
+            "--chunk", "2"]
     with monkeypatch.context() as m:
         _interrupt_after_first_chunk(m)
         assert _score(argv) == 130

@@ -73,3 +73,37 @@ def test_report_command(run, tmp_path, capsys):
     assert (tmp_path / "report.html").is_file() and (tmp_path / "per_class.png").is_file()
     with pytest.raises(ValueError, match="md or html"):
         write_report(run, fmt="pdf")
+
+
+LOG_HISTORY = [  # the Trainer's log_history shape: step losses, one evaluation per epoch, the final summary
+    {"loss": 1.6, "epoch": 0.5, "step": 10}, {"loss": 1.4, "epoch": 0.97, "step": 20},
+    {"eval_loss": 1.3, "eval_macro_f1": 0.41, "epoch": 1.0, "step": 21},
+    {"loss": 1.0, "epoch": 1.5, "step": 30},
+    {"eval_loss": 1.1, "eval_macro_f1": 0.58, "epoch": 2.0, "step": 42},
+    {"train_loss": 1.25, "train_runtime": 3.0, "epoch": 2.0, "step": 42},
+]
+
+
+def test_learning_curve_per_epoch():
+    from communique.plots import learning_curve, plot_learning_curve
+
+    assert learning_curve(LOG_HISTORY) == {1: {"dev_macro_f1": 0.41, "train_loss": 1.5},
+                                           2: {"dev_macro_f1": 0.58, "train_loss": 1.0}}
+    short = [{"eval_macro_f1": 0.2, "epoch": 1.0}, {"train_loss": 1.6, "epoch": 1.0}]  # too short to log a step
+    assert learning_curve(short) == {1: {"dev_macro_f1": 0.2, "train_loss": 1.6}}
+    assert learning_curve([]) == {}
+    fig = plot_learning_curve(LOG_HISTORY, title="t")
+    lines = {line.get_label(): list(line.get_ydata()) for ax in fig.axes for line in ax.get_lines()}
+    assert lines == {"train loss": [1.5, 1.0], "dev macro-F1": [0.41, 0.58]}
+
+
+def test_report_draws_learning_curve_when_log_history_exists(run, tmp_path):
+    images = re.findall(r"\]\(([^)]+)\)", write_report(run, out_dir=tmp_path / "tfidf").read_text())
+    assert "learning_curve.png" not in images  # a tfidf run has no Trainer history
+    copy = shutil.copytree(run, tmp_path / "run")
+    metrics = json.loads((copy / "metrics.json").read_text())
+    metrics["training"] = {"log_history": LOG_HISTORY}
+    (copy / "metrics.json").write_text(json.dumps(metrics))
+    text = write_report(copy).read_text()
+    assert "## Training\n\n![train loss and dev macro-F1 per epoch](learning_curve.png)" in text
+    assert (copy / "report" / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"

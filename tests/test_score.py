@@ -179,7 +179,7 @@ def test_killed_run_resumes_without_duplicates_or_gaps(run, tmp_path):
 
     out = tmp_path / "s.jsonl"
     cmd = [sys.executable, "-m", "communique.cli", "score", str(src), "--model", str(run), "--out", str(out),
-           "--chunk", "50"]
+           "--chunk", "50", "--checkpoint-seconds", "0.2"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ckpt = tmp_path / "s.jsonl.checkpoint.json"

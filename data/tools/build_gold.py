@@ -9,7 +9,8 @@ any non-whitespace character of the article is not covered by a gold sentence.
 
 On success writes data/articles/gold.jsonl with fields
 article_id, index, start, end (character offsets into the .txt read as a UTF-8
-str), text (= article[start:end]), label, also, speaker (and target, speaker_type where given), and prints per-label
+str), text (= article[start:end]), label, also, speaker (and target, speaker_type, speaker_span and
+target_span, offsets into text, where given), and prints per-label
 counts.
 
 Usage: python3 data/tools/build_gold.py [--articles DIR] [--out FILE]
@@ -71,6 +72,24 @@ def check_record(art_id, pos, ln, r):
         raise GoldError(f"{where}: empty text")
 
 
+def respan(r, key, aligned, art_id, pos):
+    """A mention span given on the gold file's sentence text, moved onto the article's own text of that
+    sentence (whitespace may differ); None stays None."""
+    span = r[key]
+    if span is None:
+        return None
+    s, e = span
+    mention = r["text"][s:e]
+    pat = pattern_for(mention)
+    if not mention.strip() or pat is None:
+        raise GoldError(f"{art_id}: sentence index {pos}: {key} {span} is empty")
+    hits = list(pat.finditer(aligned))
+    if not hits:
+        raise GoldError(f"{art_id}: sentence index {pos}: {key} {mention!r} not found in the sentence")
+    best = min(hits, key=lambda h: abs(h.start() - s))
+    return [best.start(), best.end()]
+
+
 def align(art_id, article, recs):
     out = []
     cur = 0
@@ -100,6 +119,8 @@ def align(art_id, article, recs):
             "also": list(r.get("also", [])),
             "speaker": r.get("speaker", ""),
             **{k: r[k] for k in ("target", "speaker_type") if k in r},
+            **{f"{role}_span": respan(r, f"{role}_span", article[m.start():m.end()], art_id, pos)
+               for role in ("speaker", "target") if f"{role}_span" in r},
         })
         cur = m.end()
     rest = article[cur:]

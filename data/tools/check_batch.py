@@ -6,7 +6,7 @@ Prints every problem with file and line; exits 1 if any.
 import argparse, glob, json, sys
 from collections import defaultdict
 
-from communique.corpus import FIELDS, HARD_NEGATIVE_TAGS, OPTIONAL_FIELDS, SPEAKER_TYPES, TAGS, VOICES, shingles
+from communique.corpus import FIELDS, HARD_NEGATIVE_TAGS, OPTIONAL_FIELDS, SPEAKER_TYPES, TAGS, VOICES, shingles, span_problem
 from communique.labels import LABELS
 
 
@@ -40,6 +40,10 @@ def check_record(path, ln, r, problems):
         problems.append(f"{where}: bad also {also!r}")
     if "speaker_type" in r and r["speaker_type"] not in SPEAKER_TYPES:
         problems.append(f"{where}: bad speaker_type {r['speaker_type']!r} (allowed: {list(SPEAKER_TYPES)})")
+    for key in ("speaker_span", "target_span"):
+        problem = span_problem(str(r.get("text", "")), r.get(key))
+        if problem:
+            problems.append(f"{where}: {key}: {problem}")
     if r.get("voice") not in VOICES:
         problems.append(f"{where}: bad voice {r.get('voice')!r}")
     tags = r.get("tags", [])

@@ -115,7 +115,9 @@ def main(out: Path = ROOT / "data/README.md") -> None:
              "- `corpus/{train,dev,test,test-wire}.jsonl`: labelled sentences, one JSON object per line with `id`, "
              "`text`, `label`, `also`, `group`, `speaker`, `target`, `voice`, `tags`, and `speaker_type` (state, "
              "non-state, international, individual, none) on the wire batch. `test-wire.jsonl` holds the test "
-             "groups of the wire-register batch, `test.jsonl` those of the older batches.",
+             "groups of the wire-register batch, `test.jsonl` those of the older batches. Every stance sentence "
+             "also has `speaker_span` and `target_span`: where the speaker and the target are named, as "
+             "[start, end) character offsets into `text`, or null where the sentence names none.",
              "- `challenge/contrast.jsonl`: minimal pairs (`pair`, `rule`, `note`) that differ in a few words and in label.",
              "- `articles/*.txt`, `articles/metadata.csv`, `articles/gold.jsonl`: sample news articles and gold "
              "sentence spans and labels (`article_id`, `index`, `start`, `end`, `text`, `label`, `also`, `speaker`, and "

@@ -15,6 +15,9 @@ EPILOG = """examples:
   communique predict runs/minilm "Beijing warned Manila of consequences."
   communique score data/articles --model runs/minilm --out scores.jsonl --summary summary.jsonl
   communique report runs/minilm
+  communique export runs/minilm export/minilm
+  communique sample scores.jsonl --n 200 --strategy margin --format label-studio --out tasks.json
+  communique import labelled.json --format label-studio --group my-news --out data/batches/my-news.jsonl
 """
 
 
@@ -33,7 +36,7 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
     from .metrics import format_report
 
     result = evaluate(a.run, data=a.data, split=a.split, out_dir=a.out, slices=a.slice or (),
-                      n_boot=a.bootstrap)
+                      n_boot=a.bootstrap, precision=a.precision, runtime=a.runtime, batch_size=a.batch_size)
     print(format_report(result["overall"], f"{a.run} on {', '.join(result['data'])}"))
     if format_files_and_cues(result):
         print("\n" + format_files_and_cues(result))
@@ -54,7 +57,7 @@ def cmd_predict(a: argparse.Namespace) -> None:
     sentences = a.sentences or [line.strip() for line in sys.stdin if line.strip()]
     if not sentences:
         raise CommuniqueError("no sentences given: pass them as arguments or on stdin, one per line")
-    for row in predict(a.run, sentences):
+    for row in predict(a.run, sentences, precision=a.precision, runtime=a.runtime, batch_size=a.batch_size):
         if a.json:
             print(json.dumps(row, ensure_ascii=False))
         else:
@@ -66,7 +69,8 @@ def cmd_score(a: argparse.Namespace) -> None:
     from .score import ScoreOptions, score
 
     opts = ScoreOptions(id_field=a.id_field, text_field=a.text_field, min_confidence=a.min_confidence,
-                        on_error=a.on_error, chunk_articles=a.chunk, force=a.force, precision=a.precision,
+                        on_error=a.on_error, chunk_articles=a.chunk, force=a.force,
+                        checkpoint_seconds=a.checkpoint_seconds, precision=a.precision,
                         batch_size=a.batch_size, runtime=a.runtime)
     if a.threads:
         import torch
@@ -116,6 +120,26 @@ def cmd_export(a: argparse.Namespace) -> None:
     print(f"exported {a.run} to {out} (temperature {meta['temperature_folded']:.3f} folded into the classifier)")
 
 
+def cmd_sample(a: argparse.Namespace) -> None:
+    from .annotation import sample, write_tasks
+
+    picks = sample(a.scores, a.n, strategy=a.strategy, per_label=a.per_label, diverse=a.diverse, seed=a.seed,
+                   max_per_article=a.max_per_article)
+    files = write_tasks(picks, a.format, a.out, force=a.force, inputs=a.scores)
+    counts = ", ".join(f"{k} {v}" for k, v in picks["predicted"].value_counts().items())
+    print(f"{len(picks)} sentences from {picks['article_id'].nunique()} articles (predicted: {counts}) "
+          f"written to {', '.join(map(str, files))}")
+
+
+def cmd_import(a: argparse.Namespace) -> None:
+    from .annotation import import_labels
+
+    result = import_labels(a.file, a.format, a.group, a.out, against=a.against or [], force=a.force)
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(result["labels"].items()))
+    print(f"{result['records']} records ({counts}) written to {result['out']}; "
+          f"{result['skipped']} unlabelled skipped")
+
+
 def cmd_config_show(a: argparse.Namespace) -> None:
     from .config import describe_config, load_config
 
@@ -129,6 +153,20 @@ def _version() -> str:
         return metadata.version("communique")
     except metadata.PackageNotFoundError:
         return "unknown"
+
+
+def add_inference_options(p: argparse.ArgumentParser, precision: str | None = None, runtime: str | None = None,
+                          batch_size: int | None = None) -> None:
+    """--precision, --runtime and --batch-size, the same for every command that runs a model."""
+    p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default=precision,
+                   help="auto = bf16 autocast where the CPU has AMX/AVX512-BF16 or on a bf16 GPU, else fp32"
+                        + (f" (default {precision})" if precision else " (default: the model's own)"))
+    p.add_argument("--runtime", choices=("torch", "onnx", "onnx-int8"), default=runtime,
+                   help="inference engine for transformer models: torch, onnx, or onnx-int8 (ONNX Runtime with "
+                        "int8 weights; needs communique[onnx]; see bench/README.md)"
+                        + (f" (default {runtime})" if runtime else " (default torch)"))
+    p.add_argument("--batch-size", type=int, default=batch_size,
+                   help="sentences per forward pass" + (f" (default {batch_size})" if batch_size else " (default 64)"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -158,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", help="output directory (default RUN/eval/<split>)")
     e.add_argument("--slice", action="append", metavar="COLUMN", help="also report metrics per value of COLUMN")
     e.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95%% intervals")
+    add_inference_options(e)
     e.set_defaults(func=cmd_evaluate)
 
     pr = sub.add_parser("predict", help="label ad-hoc sentences (arguments or stdin)",
@@ -165,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("run", help="run directory")
     pr.add_argument("sentences", nargs="*", help="sentences; read from stdin (one per line) when none")
     pr.add_argument("--json", action="store_true", help="one JSON object per line")
+    add_inference_options(pr)
     pr.set_defaults(func=cmd_predict)
 
     sc = sub.add_parser("score", help="segment and label articles in batch (resumable)",
@@ -185,14 +225,11 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--on-error", choices=("stop", "skip"), default="stop",
                     help="malformed input record: stop with file and line (default), or log it to "
                          "OUT.errors.jsonl and go on")
-    sc.add_argument("--chunk", type=int, default=64, help="articles per checkpoint (default 64)")
+    sc.add_argument("--chunk", type=int, default=64, help="articles scored together (default 64)")
+    sc.add_argument("--checkpoint-seconds", type=float, default=5.0,
+                    help="save progress at most this often, in seconds (default 5; a kill redoes at most this much)")
     sc.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
-    sc.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto",
-                    help="auto = bf16 autocast where the CPU has AMX/AVX512-BF16 or on a bf16 GPU, else fp32")
-    sc.add_argument("--batch-size", type=int, default=64, help="sentences per forward pass (default 64)")
-    sc.add_argument("--runtime", choices=("torch", "onnx", "onnx-int8"), default="torch",
-                    help="inference engine for transformer models: torch (default), onnx, or onnx-int8 "
-                         "(ONNX Runtime with int8 weights; needs communique[onnx]; see bench/README.md)")
+    add_inference_options(sc, precision="auto", runtime="torch", batch_size=64)
     sc.add_argument("--force", action="store_true", help="overwrite the output and forget any checkpoint")
     sc.add_argument("--engine", choices=("local", "ray"), default="local",
                     help="local process (default) or Ray Data (pip install communique[ray])")
@@ -252,6 +289,40 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--license", default="other", help="license field of the model card (default other)")
     x.add_argument("--force", action="store_true", help="replace a folder that an earlier export wrote")
     x.set_defaults(func=cmd_export)
+
+    sa = sub.add_parser("sample", help="pick scored sentences worth labelling, for Label Studio, doccano or CSV",
+                        description="Pick sentences to label from `communique score` output: ranked by the chosen "
+                                    "strategy, near-duplicates dropped, spread round-robin over articles, with the "
+                                    "model's prediction filled in.")
+    sa.add_argument("scores", nargs="+", metavar="SCORES", help="scores files from `communique score`")
+    sa.add_argument("--n", type=int, required=True, help="how many sentences to pick")
+    sa.add_argument("--strategy", choices=("uncertainty", "margin", "entropy", "random"), default="uncertainty",
+                    help="uncertainty (1 - top probability, default), margin (top two closest), entropy, or random")
+    sa.add_argument("--per-label", action="store_true", help="equal shares per predicted label")
+    sa.add_argument("--diverse", action="store_true",
+                    help="also spread over labels: one pick per predicted label per article, least-picked label first")
+    sa.add_argument("--max-per-article", type=int, default=3, help="at most this many picks per article (default 3)")
+    sa.add_argument("--format", choices=("label-studio", "doccano", "csv"), required=True,
+                    help="label-studio (.json tasks + .label-config.xml), doccano (.jsonl) or csv")
+    sa.add_argument("--out", required=True, help="output file (.json, .jsonl or .csv, to match --format)")
+    sa.add_argument("--seed", type=int, default=0, help="seed for random sampling and ties (default 0)")
+    sa.add_argument("--force", action="store_true", help="replace an earlier `communique sample` output")
+    sa.set_defaults(func=cmd_sample)
+
+    im = sub.add_parser("import", help="turn a labelled Label Studio, doccano or CSV export into corpus records",
+                        description="Read a labelled export and write corpus records (JSONL) checked as the corpus "
+                                    "is: labels, also, length and near-duplicates within the batch and against "
+                                    "--against; every problem is reported with its file and record.")
+    im.add_argument("file", help="the labelled export")
+    im.add_argument("--format", choices=("label-studio", "doccano", "csv"), required=True,
+                    help="label-studio (JSON or JSON-MIN export), doccano (JSONL export) or csv (from sample)")
+    im.add_argument("--group", required=True, help="group of the new records (their conflict or topic); ids GROUP-NNN")
+    im.add_argument("--out", required=True, help="batch file to write (.jsonl)")
+    im.add_argument("--against", action="append", metavar="GLOB",
+                    help="corpus files to check ids and near-duplicates against, e.g. 'data/corpus/*.jsonl' "
+                         "(repeatable)")
+    im.add_argument("--force", action="store_true", help="replace an existing batch file")
+    im.set_defaults(func=cmd_import)
     return p
 
 

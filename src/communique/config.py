@@ -75,6 +75,10 @@ class TrainingConfig:
     calibrate: bool = _f(True, "fit temperature scaling on dev and store it with the model")
     group_by_length: bool = _f(True, "batch sentences of similar length together (less padding, faster epochs)")
     keep_checkpoints: bool = _f(False, "keep Trainer checkpoints after a successful run (they exist for --resume)")
+    report_to: Literal["none", "tensorboard", "mlflow"] = _f(
+        "none", "Trainer logging (transformer family): tensorboard writes RUN/tensorboard, mlflow logs to "
+                "$MLFLOW_TRACKING_URI; none = metrics.json and train.log only (no extra package)",
+        choices=("none", "tensorboard", "mlflow"))
 
 
 @dataclass
@@ -152,7 +156,28 @@ def config_from_dict(raw: dict[str, Any], source: str = "config") -> Config:
         hints = typing.get_type_hints(cls)
         kwargs = {k: _coerce(f"{name}.{k}", v, fields[k], hints[k]) for k, v in values.items()}
         sections[name] = cls(**kwargs)
-    return Config(**sections)
+    cfg = Config(**sections)
+    check_report_to(cfg.training.report_to, cfg.model.family, source)
+    return cfg
+
+
+# The package each `training.report_to` integration needs (any one of them), as transformers looks for it.
+REPORT_TO_PACKAGES = {"tensorboard": ("tensorboard", "tensorboardX"), "mlflow": ("mlflow",)}
+
+
+def check_report_to(report_to: str, family: str, source: str = "config") -> None:
+    """Refuse a logging integration that would be ignored (not a transformer run) or cannot load."""
+    import importlib.util
+
+    if report_to == "none":
+        return
+    if family != "transformer":
+        raise ConfigError(f"{source}: training.report_to {report_to!r} applies to the transformer family only "
+                          f"(model.family is {family!r}, which has no Trainer); set training.report_to=none")
+    packages = REPORT_TO_PACKAGES[report_to]
+    if all(importlib.util.find_spec(pkg) is None for pkg in packages):
+        raise ConfigError(f"{source}: training.report_to {report_to!r} needs the {packages[0]} package, which is not "
+                          f"installed: pip install {packages[0]} (or set training.report_to=none)")
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:

@@ -20,7 +20,25 @@ FIELDS = ("id", "text", "label", "also", "group", "speaker", "target", "voice", 
 # group, union, protest movement, company, NGO), an international body, or an individual speaking for
 # themselves; "none" where the sentence has no speaker (narrative "other").
 SPEAKER_TYPES = ("state", "non-state", "international", "individual", "none")
-OPTIONAL_FIELDS = ("speaker_type",)
+# Where the speaker and the target are named in a stance sentence: [start, end) character offsets into
+# ``text`` (null where the sentence names none, e.g. "The United States flatly rejected this." has no target).
+OPTIONAL_FIELDS = ("speaker_type", "speaker_span", "target_span")
+
+
+def span_problem(text: str, span: object) -> str | None:
+    """Why ``span`` is not a valid mention span of ``text`` (None when it is, or when it is null)."""
+    if span is None:
+        return None
+    if (not isinstance(span, list) or len(span) != 2 or not all(isinstance(x, int) for x in span)
+            or not 0 <= span[0] < span[1] <= len(text)):
+        return f"span {span!r} is not [start, end) inside the text of {len(text)} characters"
+    s, e = span
+    if text[s:e] != text[s:e].strip():
+        return f"span {span!r} starts or ends with whitespace"
+    if (s > 0 and text[s - 1].isalnum() and text[s].isalnum()) or (e < len(text) and text[e].isalnum()
+                                                                   and text[e - 1].isalnum()):
+        return f"span {span!r} ({text[s:e]!r}) cuts through a word"
+    return None
 
 _WORD = re.compile(r"[a-z0-9]+")
 

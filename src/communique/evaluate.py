@@ -100,7 +100,8 @@ def run_config(run_dir: Path) -> dict[str, Any]:
 
 def evaluate(run_dir: str | Path, data: Sequence[str] | None = None, split: str = "test",
              out_dir: str | Path | None = None, slices: Sequence[str] = (), n_boot: int = 1000,
-             seed: int = 0, model: StanceModel | None = None, extras: bool = True) -> dict[str, Any]:
+             seed: int = 0, model: StanceModel | None = None, extras: bool = True, precision: str | None = None,
+             runtime: str | None = None, batch_size: int | None = None) -> dict[str, Any]:
     """Score labelled data with a run's model and write metrics, predictions and plots.
 
     Args:
@@ -111,6 +112,7 @@ def evaluate(run_dir: str | Path, data: Sequence[str] | None = None, split: str 
         slices: extra metadata columns to break metrics down by.
         extras: with the config's split, also score the challenge set and the gold
             articles (``data.challenge``, ``data.articles``) when they exist.
+        precision, runtime, batch_size: inference settings (see :func:`communique.models.set_inference`).
     Returns:
         ``{"overall": ..., "slices": ..., ...}`` as also saved to ``metrics.json``.
     """
@@ -118,7 +120,7 @@ def evaluate(run_dir: str | Path, data: Sequence[str] | None = None, split: str 
     files, name = resolve_data(run_dir, data, split)
     out = Path(out_dir) if out_dir else run_dir / "eval" / name
     out.mkdir(parents=True, exist_ok=True)
-    model = model or load_model(run_dir)
+    model = model or load_model(run_dir, precision, runtime, batch_size)
     records = read_records(files)
     log.info("scoring %d sentences from %s", len(records), ", ".join(files))
     probs = predict_records(model, records)

@@ -24,20 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from .errors import CommuniqueError
-from .labels import LABEL2ID, LABELS
+from .labels import LABEL2ID, LABEL_DEFINITIONS, LABELS
 from .rundir import measured_limits, now, read_env, require_run, write_json
 
 FORMATS = ("hf", "onnx")  # hf: weights + tokenizer + card; onnx: the same plus onnx/model.onnx
 MARKER = "communique-export.json"  # written last; its presence means "export made this folder"
 LICENSE = "other"  # the project ships no licence file; pass the one that applies to your data and weights
 # One line per label, from data/CODEBOOK.md (the summary table).
-LABEL_DEFINITIONS = {
-    "assurance": "the actor commits itself to, promises or guarantees its own cooperative or non-hostile conduct",
-    "threat": "the actor warns of or signals harmful or coercive action against another party, now or on a condition",
-    "demand": "the actor asks, urges, insists or orders that another party do or stop doing something",
-    "rejection": "the actor refuses, rejects, dismisses or vetoes another party's proposal, request, demand or claim",
-    "other": "anything else: facts, deeds already done, meetings, analysis, predictions, accusations, praise",
-}
 
 
 def export_run(run_dir: str | Path, out_dir: str | Path, fmt: str = "hf", force: bool = False,
@@ -238,11 +231,12 @@ def card_data(run_dir: Path, test_eval: dict[str, Any], license: str = LICENSE):
         data = ", ".join(Path(str(d)).name for d in test_eval.get("data", [])) or "test"
         common = {"task_type": "text-classification", "task_name": "stance classification", "dataset_type": "custom",
                   "dataset_name": f"communique test ({data})", "dataset_split": "test"}
-        results = [EvalResult(metric_type="accuracy", metric_name="accuracy", metric_value=round(overall["accuracy"], 4),
-                              **common),
+        results = [EvalResult(metric_type="accuracy", metric_name="accuracy",
+                              metric_value=round(overall["accuracy"], 4), **common),
                    EvalResult(metric_type="f1", metric_name="macro-F1", metric_args={"average": "macro"},
                               metric_value=round(overall["macro_f1"], 4), **common)]
-    return ModelCardData(language="en", license=license, library_name="transformers", pipeline_tag="text-classification",
+    return ModelCardData(language="en", license=license, library_name="transformers",
+                         pipeline_tag="text-classification",
                          tags=["stance-detection", "communique", "news", "politics"],
                          base_model=_base_model(cfg["model"]["pretrained"]), model_name=run_dir.name,
                          eval_results=results or None, metrics=["accuracy", "f1"])
@@ -254,6 +248,7 @@ def card_body(run_dir: Path, test_eval: dict[str, Any], temperature: float) -> s
 
     cfg = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
     env, saved = read_env(run_dir), _read(run_dir / "metrics.json")
+    counts = saved.get("data", {})
     labels = "\n".join(f"- **{label}**: {LABEL_DEFINITIONS[label]}." for label in LABELS)
     overall = test_eval.get("overall")
     if overall:
@@ -263,11 +258,13 @@ def card_body(run_dir: Path, test_eval: dict[str, Any], temperature: float) -> s
         span = {k: f" (95% CI {ci[k][0]:.3f}–{ci[k][1]:.3f})" if k in ci else "" for k in ("accuracy", "macro_f1")}
         metrics = (f"On the test split ({', '.join(map(str, test_eval.get('data', [])))}, {overall['n']} sentences): "
                    f"accuracy **{overall['accuracy']:.3f}**{span['accuracy']}, macro-F1 **{overall['macro_f1']:.3f}**"
-                   f"{span['macro_f1']}.\n\n| label | precision | recall | F1 | support |\n|---|---|---|---|---|\n{rows}")
+                   f"{span['macro_f1']}.\n\n| label | precision | recall | F1 | support |\n"
+                   f"|---|---|---|---|---|\n{rows}")
     else:
         metrics = "Not evaluated on a test split yet (run `communique evaluate RUN` before exporting)."
     dev = saved.get("dev") or {}
-    dev_line = f"\n\nDev (model selection): accuracy {dev['accuracy']:.3f}, macro-F1 {dev['macro_f1']:.3f}." if dev else ""
+    dev_line = (f"\n\nDev (model selection): accuracy {dev['accuracy']:.3f}, macro-F1 {dev['macro_f1']:.3f}."
+                if dev else "")
     return f"""# {run_dir.name}: stance in news sentences
 
 A sentence classifier for English news about international politics, diplomacy, conflict and
@@ -299,14 +296,15 @@ Full definitions, decision rules and examples: `data/CODEBOOK.md` in the communi
 
 ## Training data
 
-- train: {', '.join(cfg['data']['train'])} ({saved.get('data', {}).get('train', '?')} sentences)
-- dev: {', '.join(cfg['data']['dev']) or 'held out from train by group'} ({saved.get('data', {}).get('dev', '?')} sentences)
+- train: {', '.join(cfg['data']['train'])} ({counts.get('train', '?')} sentences)
+- dev: {', '.join(cfg['data']['dev']) or 'held out from train by group'} ({counts.get('dev', '?')} sentences)
 - Splits are disjoint by group (conflict or dispute).
 
 ## Limits
 
 - One label per sentence; a second act in the same sentence is not predicted. English only.
-- Trained on a few thousand hand-written sentences; real newswire differs in style and topic.
+- Trained on {counts.get('train', '?')} labelled sentences; news from other sources, periods or regions
+  differs in style and topic.
 {measured_limits(test_eval)}
 - Calibration was fitted on dev and can drift on other domains. Labels describe what a sentence
   reports someone saying, not anyone's real intentions.

@@ -172,3 +172,52 @@ def plot_grouped(table, title: str = "", ylabel: str = "F1"):
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def learning_curve(log_history: Sequence[dict[str, Any]]) -> dict[int, dict[str, float]]:
+    """Per epoch (1, 2, ...): mean of the train losses logged during it and the dev macro-F1 at its end.
+
+    ``log_history`` is the Trainer's (``metrics.json["training"]["log_history"]``). A run too short
+    to log a step loss gets the Trainer's final mean ``train_loss`` on its last epoch.
+    """
+    losses: dict[int, list[float]] = {}
+    curve: dict[int, dict[str, float]] = {}
+    for entry in log_history:
+        epoch = int(np.ceil(float(entry.get("epoch", 0)) - 1e-9))  # a step late in epoch 1 logs epoch 0.97
+        if epoch < 1:
+            continue
+        if "loss" in entry:
+            losses.setdefault(epoch, []).append(float(entry["loss"]))
+        if "eval_macro_f1" in entry:
+            curve.setdefault(epoch, {})["dev_macro_f1"] = float(entry["eval_macro_f1"])
+    for epoch, values in losses.items():
+        curve.setdefault(epoch, {})["train_loss"] = float(np.mean(values))
+    final = next((e for e in reversed(log_history) if "train_loss" in e), None)
+    if not losses and final is not None:
+        last = max(curve) if curve else max(1, int(np.ceil(float(final.get("epoch", 1)) - 1e-9)))
+        curve.setdefault(last, {})["train_loss"] = float(final["train_loss"])
+    return dict(sorted(curve.items()))
+
+
+def plot_learning_curve(log_history: Sequence[dict[str, Any]], title: str = ""):
+    """Train loss (left axis) and dev macro-F1 (right axis) per epoch, from the Trainer's log history."""
+    curve = learning_curve(log_history)
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    loss = [(e, v["train_loss"]) for e, v in curve.items() if "train_loss" in v]
+    f1 = [(e, v["dev_macro_f1"]) for e, v in curve.items() if "dev_macro_f1" in v]
+    if loss:
+        ax.plot(*zip(*loss), "o-", color="#d1495b", label="train loss")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("train loss", color="#d1495b")
+    ax.set_xticks(list(curve) or [1])
+    right = ax.twinx()
+    if f1:
+        right.plot(*zip(*f1), "s-", color="#4c72b0", label="dev macro-F1")
+    right.set_ylim(0, 1)
+    right.set_ylabel("dev macro-F1", color="#4c72b0")
+    handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
+    if handles:
+        ax.legend(handles, [h.get_label() for h in handles], loc="center right", fontsize=8)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

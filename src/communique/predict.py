@@ -12,7 +12,8 @@ from .models import StanceModel, load_model
 from .rundir import require_run
 
 
-def predict(run_dir: str | Path | StanceModel, sentences: Sequence[str]) -> list[dict[str, Any]]:
+def predict(run_dir: str | Path | StanceModel, sentences: Sequence[str], precision: str | None = None,
+            runtime: str | None = None, batch_size: int | None = None) -> list[dict[str, Any]]:
     """Label and probabilities for each sentence.
 
     Example:
@@ -23,7 +24,8 @@ def predict(run_dir: str | Path | StanceModel, sentences: Sequence[str]) -> list
     for i, s in enumerate(sentences, 1):
         if not isinstance(s, str) or not s.strip():
             raise DataError(f"sentence {i}: empty; give the text to label")
-    model = run_dir if isinstance(run_dir, StanceModel) else load_model(require_run(run_dir))
+    model = run_dir if isinstance(run_dir, StanceModel) else load_model(require_run(run_dir), precision, runtime,
+                                                                        batch_size)
     probs = model.predict_proba(sentences)
     return [{"text": s, "label": LABELS[int(p.argmax())], "confidence": float(p.max()),
              "probs": {label: float(v) for label, v in zip(LABELS, p)}} for s, p in zip(sentences, probs)]

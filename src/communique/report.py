@@ -46,9 +46,11 @@ def markdown_table(df: pd.DataFrame, fmt: str = ".3f") -> str:
     return "\n".join(lines)
 
 
-def run_figures(result: Mapping[str, Any], title: str = "") -> dict[str, Any]:
+def run_figures(result: Mapping[str, Any], title: str = "",
+                log_history: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """The run notebook's figures, by file stem: confusion, per_class, reliability, accuracy per
-    slice and per challenge rule (each only where the result has the data)."""
+    slice and per challenge rule, and the learning curve from the Trainer's ``log_history``
+    (each only where the result or the history has the data)."""
     from . import plots
 
     o = result["overall"]
@@ -64,6 +66,8 @@ def run_figures(result: Mapping[str, Any], title: str = "") -> dict[str, Any]:
     if challenge is not None:
         figs["challenge"] = plots.plot_bars(challenge["accuracy"].drop("all").to_dict(),
                                             title="challenge accuracy by rule")
+    if log_history and plots.learning_curve(log_history):
+        figs["learning_curve"] = plots.plot_learning_curve(log_history, title="learning curve")
     return figs
 
 
@@ -81,6 +85,8 @@ def report_blocks(name: str, result: Mapping[str, Any], split: str, figures: Seq
                       ("reliability", "reliability diagram")):
         if stem in figures:
             blocks.append(("img", f"{stem}.png", alt))
+    if "learning_curve" in figures:
+        blocks += [("h", 2, "Training"), ("img", "learning_curve.png", "train loss and dev macro-F1 per epoch")]
     slices = [c for c in SLICES if f"accuracy_by_{c}" in figures]
     if slices:
         blocks.append(("h", 2, "Slices"))
@@ -162,19 +168,21 @@ def write_report(run_dir: str | Path, split: str = "test", fmt: str = "md", out_
     out = Path(out_dir) if out_dir else run_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
     note, errors = "", None
+    metrics_file = run_dir / "metrics.json"
+    saved = json.loads(metrics_file.read_text(encoding="utf-8")) if metrics_file.is_file() else {}
     if (run_dir / "eval" / split / "metrics.json").is_file():
         result = ci.load_eval(run_dir, split)
         errors = ci.confident_errors(ci.load_predictions(run_dir, split), k_errors)
     else:
         import yaml
 
-        saved = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
         cfg = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
         result = {"data": cfg["data"].get("dev") or ["dev held out from train"], "overall": saved["dev"]}
         note = (f"No evaluation on {split} yet: these are the dev metrics saved at training time. "
                 f"Run `communique evaluate {run_dir} --split {split}` for slices and errors.")
         split = "dev"
-    figures = run_figures(result, title=f"{run_dir.name} on {split}")
+    log_history = (saved.get("training") or {}).get("log_history")  # transformer runs: the Trainer's
+    figures = run_figures(result, title=f"{run_dir.name} on {split}", log_history=log_history)
     for stem, fig in figures.items():
         fig.savefig(out / f"{stem}.png", dpi=110, bbox_inches="tight")
         plt.close(fig)

@@ -5,10 +5,11 @@ Lossless and resumable:
 * every input article appears in the output: unscorable ones get a row with
   ``status`` and ``reason``;
 * rows are appended to ``OUT.partial.jsonl`` one chunk of articles at a time;
-  after each chunk is on disk (flushed and fsynced) a small checkpoint records
-  how many articles are done and the byte length of the partial file. Killed at
-  any point, the same command truncates the partial file to the last checkpoint
-  and skips the articles already done, so no row is duplicated or missing;
+  every few seconds (``checkpoint_seconds``) the files are flushed and fsynced
+  and a small checkpoint records how many articles are done and the byte length
+  of the partial and errors files. Killed at any point, the same command
+  truncates the files to the last checkpoint and skips the articles already
+  done, so no row is duplicated or missing;
 * the final file (JSONL, CSV or Parquet, by extension) is made from the partial
   file and renamed into place atomically.
 
@@ -34,7 +35,8 @@ import numpy as np
 from .articles import Article, SkippedRecord, iter_articles
 from .errors import CommuniqueError, DataError
 from .labels import FALLBACK_LABEL, LABELS
-from .models import StanceModel, load_model
+from .models import StanceModel, load_model, set_inference
+from .models.base import check_inference
 from .rundir import require_run, write_json
 from .safety import OutputLock, check_distinct
 from .segment import DEFAULT_BACKEND, LONGEST, PIECE, segment
@@ -56,6 +58,7 @@ class ScoreOptions:
     batch_size: int = 64  # sentences per forward pass (sorted by length, padded per batch)
     runtime: str = "torch"  # torch | onnx | onnx-int8, for transformer models (see bench/README.md)
     force: bool = False  # discard an existing output or checkpoint and start over
+    checkpoint_seconds: float = 5.0  # fsync and record progress at most this often (and at the end)
 
 
 def _paths(out: Path) -> dict[str, Path]:
@@ -182,20 +185,29 @@ def _malloc_trim():
         return lambda pad: 0
 
 
-def _fsync_append(path: Path, lines: list[str]) -> int:
-    with path.open("a", encoding="utf-8") as f:
-        f.write("".join(lines))
-        f.flush()
-        os.fsync(f.fileno())
-        return f.tell()
+class _Appender:
+    """A file appended to in binary, opened on first write, made durable on ``sync``."""
 
+    def __init__(self, path: Path):
+        self.path, self._f = path, None
 
-def _flush_skipped(skipped: list[SkippedRecord], path: Path, state: dict[str, Any]) -> None:
-    """Append logged malformed records to the errors file and count them in the checkpoint state."""
-    if skipped:
-        state["errors_bytes"] = _fsync_append(path, [json.dumps(vars(r), ensure_ascii=False) + "\n" for r in skipped])
-        state["counts"]["skipped_records"] += len(skipped)
-        skipped.clear()
+    def write(self, lines: list[str]) -> None:
+        if lines:
+            if self._f is None:
+                self._f = self.path.open("ab")
+            self._f.write("".join(lines).encode("utf-8"))
+
+    def sync(self) -> int | None:
+        """Flush and fsync; the file's length in bytes (None when never written)."""
+        if self._f is None:
+            return None
+        self._f.flush()
+        os.fsync(self._f.fileno())
+        return self._f.tell()
+
+    def close(self) -> None:
+        if self._f is not None:
+            self._f.close()
 
 
 def _finalise(partial: Path, out: Path) -> None:
@@ -268,28 +280,16 @@ def check_options(out: Path, opts: ScoreOptions) -> None:
         raise CommuniqueError(f"{out}: unsupported output format {out.suffix!r}; use {', '.join(OUTPUT_FORMATS)}")
     if opts.on_error not in ("stop", "skip"):
         raise CommuniqueError(f"--on-error {opts.on_error!r}: choose stop or skip")
-    if opts.runtime not in ("torch", "onnx", "onnx-int8"):
-        raise CommuniqueError(f"--runtime {opts.runtime!r}: choose torch, onnx or onnx-int8")
-    if opts.precision not in ("auto", "bf16", "fp32"):
-        raise CommuniqueError(f"--precision {opts.precision!r}: choose auto, bf16 or fp32")
     if not 0.0 <= opts.min_confidence <= 1.0:
         raise CommuniqueError(f"--min-confidence {opts.min_confidence}: must be between 0 and 1")
-    if opts.chunk_articles < 1 or opts.batch_size < 1:
-        raise CommuniqueError("--chunk and --batch-size must be at least 1")
+    if opts.chunk_articles < 1:
+        raise CommuniqueError("--chunk must be at least 1")
+    check_inference(opts.precision, opts.runtime, opts.batch_size)
 
 
 def apply_inference_options(model: StanceModel, opts: ScoreOptions) -> None:
     """Set precision, batch size and runtime on a model (and on every member of an ensemble)."""
-    for member in getattr(model, "members_", []):
-        apply_inference_options(member, opts)
-    if hasattr(model, "precision"):
-        model.precision = opts.precision
-    if hasattr(model, "inference_batch_size"):
-        model.inference_batch_size = opts.batch_size
-    if hasattr(model, "batch_size") and not hasattr(model, "inference_batch_size"):
-        model.batch_size = opts.batch_size  # the embedding family's encoder batch
-    if hasattr(model, "runtime"):
-        model.runtime = opts.runtime
+    set_inference(model, opts.precision, opts.runtime, opts.batch_size)
 
 
 def _start_state(out: Path, paths: dict[str, Path], signature: str, opts: ScoreOptions,
@@ -362,16 +362,28 @@ def _run_job(inputs: Sequence[str], model: StanceModel, model_id: str, out: Path
 
 def _score_articles(inputs: Sequence[str], model: StanceModel, paths: dict[str, Path], opts: ScoreOptions,
                     state: dict[str, Any], progress: bool, start: float) -> int:
-    """Score every article not yet done, one checkpointed chunk at a time; return new sentences."""
+    """Score every article not yet done, chunk by chunk; return the new sentences.
+
+    Rows are appended after every chunk; every ``opts.checkpoint_seconds`` (and at the end) both
+    files are fsynced and the checkpoint records how many articles are done and the files' lengths.
+    A rerun truncates the files to those lengths, so a kill at any instant loses nothing it cannot redo.
+    """
     skipped: list[SkippedRecord] = []
     articles = iter_articles(inputs, opts.id_field, opts.text_field, opts.on_error, skipped.append)
     counts = state["counts"]
+    partial, errors = _Appender(paths["partial"]), _Appender(paths["errors"])
+
+    def checkpoint() -> None:
+        state["partial_bytes"] = partial.sync() or state["partial_bytes"]
+        state["errors_bytes"] = errors.sync() or state["errors_bytes"]
+        write_json(paths["checkpoint"], state)
+
     from tqdm import tqdm
 
     bar = tqdm(desc="scoring", unit=" articles", disable=not progress, initial=0)
     to_skip = state["articles_done"]
     new_articles = new_sentences = 0
-    trim, trimmed_at = _malloc_trim(), time.monotonic()
+    trim, trimmed_at, saved_at = _malloc_trim(), time.monotonic(), time.monotonic()
     try:
         for chunk in _chunks(articles, opts.chunk_articles):
             if to_skip >= len(chunk):  # already scored before the interruption
@@ -380,9 +392,10 @@ def _score_articles(inputs: Sequence[str], model: StanceModel, paths: dict[str, 
                 continue
             chunk, to_skip = chunk[to_skip:], 0
             rows = sentence_rows(chunk, model, opts)
-            state["partial_bytes"] = _fsync_append(
-                paths["partial"], [json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows])
-            _flush_skipped(skipped, paths["errors"], state)
+            partial.write([json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows])
+            errors.write([json.dumps(vars(r), ensure_ascii=False) + "\n" for r in skipped])
+            counts["skipped_records"] += len(skipped)
+            skipped.clear()
             state["articles_done"] += len(chunk)
             n_sent = sum(1 for r in rows if r["sentence_index"] is not None)
             counts["articles"] += len(chunk)
@@ -390,7 +403,9 @@ def _score_articles(inputs: Sequence[str], model: StanceModel, paths: dict[str, 
             for r in rows:
                 if r["status"] != "ok":
                     counts["status"][r["status"]] = counts["status"].get(r["status"], 0) + 1
-            write_json(paths["checkpoint"], state)
+            if time.monotonic() - saved_at >= opts.checkpoint_seconds:
+                checkpoint()
+                saved_at = time.monotonic()
             if time.monotonic() - trimmed_at > 2.0:  # at most every 2 s: per fast chunk it would cost ~4%
                 trim(0)
                 trimmed_at = time.monotonic()
@@ -399,11 +414,16 @@ def _score_articles(inputs: Sequence[str], model: StanceModel, paths: dict[str, 
             elapsed = max(time.time() - start, 1e-9)
             bar.update(len(chunk))
             bar.set_postfix_str(f"{new_articles / elapsed:.1f} art/s, {new_sentences / elapsed:.0f} sent/s")
+        errors.write([json.dumps(vars(r), ensure_ascii=False) + "\n" for r in skipped])  # after the last article
+        counts["skipped_records"] += len(skipped)
+        checkpoint()
+    except DataError:
+        checkpoint()  # a stop on a malformed record keeps every chunk before it: a rerun with skip goes on from there
+        raise
     finally:
         bar.close()
-    if skipped:  # malformed records after the last article
-        _flush_skipped(skipped, paths["errors"], state)
-        write_json(paths["checkpoint"], state)
+        partial.close()
+        errors.close()
     return new_sentences
 
 

@@ -1,5 +1,5 @@
 """Model families behind one interface: fit, predict_proba, save, load."""
 
-from .base import StanceModel, build_model, load_model
+from .base import StanceModel, build_model, load_model, set_inference
 
-__all__ = ["StanceModel", "build_model", "load_model"]
+__all__ = ["StanceModel", "build_model", "load_model", "set_inference"]

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..calibration import apply_temperature, fit_temperature
-from ..errors import RunDirError
+from ..errors import ConfigError, RunDirError
 from ..labels import LABELS
 
 META = "model.json"
@@ -81,7 +81,42 @@ def build_model(model_cfg, training_cfg) -> StanceModel:
     return _families()[model_cfg.family](model_cfg, training_cfg)
 
 
-def load_model(path: str | Path) -> StanceModel:
+PRECISIONS = ("auto", "bf16", "fp32")
+RUNTIMES = ("torch", "onnx", "onnx-int8")
+
+
+def set_inference(model: StanceModel, precision: str | None = None, runtime: str | None = None,
+                  batch_size: int | None = None) -> StanceModel:
+    """The one place inference settings are checked and applied: precision and runtime (transformer
+    models), sentences per forward pass (transformer and embedding models); an ensemble forwards them
+    to every member. ``None`` leaves a setting as it is."""
+    check_inference(precision, runtime, batch_size)
+    for member in getattr(model, "members_", []):
+        set_inference(member, precision, runtime, batch_size)
+    if precision is not None and hasattr(model, "precision"):
+        model.precision = precision
+    if runtime is not None and hasattr(model, "runtime"):
+        model.runtime = runtime
+    if batch_size is not None:
+        if hasattr(model, "inference_batch_size"):
+            model.inference_batch_size = batch_size
+        elif hasattr(model, "batch_size"):
+            model.batch_size = batch_size  # the embedding family's encoder batch
+    return model
+
+
+def check_inference(precision: str | None = None, runtime: str | None = None, batch_size: int | None = None) -> None:
+    """Raise :class:`ConfigError` for an unknown precision or runtime or a batch size below 1."""
+    if precision is not None and precision not in PRECISIONS:
+        raise ConfigError(f"precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
+    if runtime is not None and runtime not in RUNTIMES:
+        raise ConfigError(f"runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
+        raise ConfigError(f"batch size {batch_size!r}: must be a positive integer")
+
+
+def load_model(path: str | Path, precision: str | None = None, runtime: str | None = None,
+               batch_size: int | None = None) -> StanceModel:
     """Load a fitted model from a model dir or a run dir (which holds ``model/``).
 
     Everything in ``model.json`` is checked first: the family and labels, a finite positive
@@ -122,4 +157,4 @@ def load_model(path: str | Path) -> StanceModel:
         raise RunDirError(f"{path}: cannot load the {meta['family']} model; a model file is missing or damaged "
                           f"({type(e).__name__}: {str(e)[:200]})") from None
     model.temperature_ = temperature
-    return model
+    return set_inference(model, precision, runtime, batch_size)

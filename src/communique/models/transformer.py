@@ -54,7 +54,10 @@ class TransformerModel(StanceModel):
         from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding,
                                   EarlyStoppingCallback, Trainer, TrainingArguments)
 
+        from ..config import check_report_to
+
         mc, tc = self.model_cfg, self.training_cfg
+        check_report_to(tc.report_to, self.family)  # also when fitted from Python without load_config
         source = resolve_pretrained(mc.pretrained)
         self.max_length_ = mc.max_length
         self.tokenizer_ = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
@@ -102,7 +105,7 @@ class TransformerModel(StanceModel):
             bf16=use_bf16(tc.precision),
             use_cpu=on_cpu,
             ddp_backend="gloo" if on_cpu and world > 1 else None,
-            report_to="none",
+            report_to=tc.report_to,
             dataloader_num_workers=0,
             train_sampling_strategy="group_by_length" if tc.group_by_length else "random",
         )
@@ -116,6 +119,12 @@ class TransformerModel(StanceModel):
         trainer = Trainer(model=model, args=args, train_dataset=train_tok, eval_dataset=dev_tok,
                           processing_class=self.tokenizer_, data_collator=DataCollatorWithPadding(self.tokenizer_),
                           compute_metrics=_metrics, callbacks=callbacks, compute_loss_func=loss_func)
+        if tc.report_to == "tensorboard" and not os.environ.get("TENSORBOARD_LOGGING_DIR"):
+            from transformers.integrations import TensorBoardCallback
+
+            for cb in trainer.callback_handler.callbacks:  # default is checkpoints/runs, removed after training
+                if isinstance(cb, TensorBoardCallback):
+                    cb.logging_dir = str(work_dir / "tensorboard")
         checkpoint = None
         if resume:
             from transformers.trainer_utils import get_last_checkpoint
