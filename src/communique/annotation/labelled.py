@@ -48,7 +48,7 @@ def import_labels(path: str | Path, fmt: str, group: str, out: str | Path, again
         >>> import_labels("export.json", "label-studio", "my-news", "data/batches/my-news.jsonl",
         ...               against=["data/corpus/*.jsonl"])  # doctest: +SKIP
     """
-    from .safety import OutputLock, check_distinct
+    from ..safety import OutputLock, check_distinct
 
     path, out = Path(path), Path(out)
     if fmt not in FORMAT_SUFFIX:
@@ -208,7 +208,7 @@ def corpus_problems(rec: dict[str, Any]) -> list[str]:
 
 def _against(patterns: Sequence[str], exclude: Path) -> list[tuple[str, dict[str, Any]]]:
     """``(file:line, record)`` of every record in the files the patterns match (``exclude`` left out)."""
-    from .data import iter_raw
+    from ..data import iter_raw
 
     found: list[tuple[str, dict[str, Any]]] = []
     for pattern in patterns:

@@ -48,7 +48,7 @@ def priority(probs: np.ndarray, strategy: str, rng: np.random.Generator) -> np.n
 
 def candidates(scores: Sequence[str | Path]) -> pd.DataFrame:
     """The scored sentences that may be sampled: status ``ok`` and 5-70 words, from every scores file."""
-    from .score import read_scores
+    from ..score import read_scores
 
     frames = []
     for path in map(Path, scores):
@@ -241,7 +241,7 @@ def write_tasks(picks: pd.DataFrame, fmt: str, out: str | Path, force: bool = Fa
     labeling config to paste into the project); doccano: JSONL ``{"text", "label": [predicted],
     "meta"}``; csv: one row per sentence with an empty ``label`` column to fill in.
     """
-    from .safety import OutputLock, check_distinct
+    from ..safety import OutputLock, check_distinct
 
     out = Path(out)
     check_suffix(out, fmt, "--out")
