@@ -134,11 +134,11 @@ def evaluate(run_dir: str | Path, data: Sequence[str] | None = None, split: str 
     files_of = [r[SOURCE].rsplit(":", 1)[0] for r in records]
     if len(set(files_of)) > 1:
         result["by_file"] = slice_metrics([{"file": f} for f in files_of], y_true, y_pred, ["file"])["file"]
-    train_files = run_config(run_dir)["data"].get("train") or []
+    cfg_data = run_config(run_dir)["data"]
+    train_files = cfg_data.get("train") or []
     if extras and train_files and all(Path(f).exists() for f in train_files):
         result["cue_only"] = cue_only_scores(train_files, records, y_true, files_of, y_pred)
     if extras and not data:
-        cfg_data = run_config(run_dir)["data"]
         if cfg_data.get("challenge") and Path(cfg_data["challenge"]).is_file():
             result["challenge"], c_records, c_probs = evaluate_challenge(model, cfg_data["challenge"])
             write_predictions(out / "challenge_predictions.jsonl", c_records, c_probs)

@@ -74,8 +74,8 @@ def _fingerprint(spec: str) -> Any:
     path = Path(spec)
     try:
         if path.is_dir():
-            return [str(path.resolve()), [(q.relative_to(path).as_posix(), q.stat().st_size, q.stat().st_mtime_ns)
-                                          for q in sorted(path.rglob("*")) if q.is_file()]]
+            stats = [(q.relative_to(path).as_posix(), q.stat()) for q in sorted(path.rglob("*")) if q.is_file()]
+            return [str(path.resolve()), [(name, st.st_size, st.st_mtime_ns) for name, st in stats]]
         st = path.stat()
         return [str(path.resolve()), st.st_size, st.st_mtime_ns]
     except OSError:
