@@ -30,6 +30,7 @@ k = 3  # top sentences per label
 import pandas as pd
 from IPython.display import HTML, display
 
+import communique.dyad_tables as dt
 import communique.inspect as ci
 from communique import plots
 
@@ -49,6 +50,13 @@ print(f"{df['article_id'].nunique()} articles, {len(ci.sentences(df))} sentences
 # %%
 shown = article_id or df["article_id"].iloc[0]
 HTML(ci.render_article_html(df, shown, text=ci.article_text(df, shown)))
+
+# %% [markdown]
+# Who to whom in this article (scores from a run with actors): the speaker mention is bold and the
+# target underlined above; the `dyads` notebook shows them across articles.
+
+# %%
+dt.article_dyads(df, shown) if dt.has_actors(df) else print("no actor columns: score with a run that has actors")
 
 # %% [markdown]
 # ## Stance profile of each article
@@ -81,7 +89,8 @@ ci.top_sentences(df, k=k)
 # %% [markdown]
 # ## Who said what
 #
-# Stance sentences per speaker, with the most confident one as an example.
+# Stance sentences per speaker (the model's actors where the scores have them, else the
+# annotated speakers), with the most confident one as an example.
 
 # %%
 who = ci.who_said_what(df)

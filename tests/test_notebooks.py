@@ -23,7 +23,7 @@ pytest.importorskip("ipykernel")
 
 NOTEBOOKS = ROOT / "notebooks"
 ARTICLES = ROOT / "data" / "articles"
-PUBLIC = {"communique", "communique.inspect", "communique.plots", "communique.report"}  # what notebooks may import
+PUBLIC = {"communique", "communique.inspect", "communique.plots", "communique.report", "communique.dyad_tables"}  # what notebooks may import
 SCORED = ("a01-geneva-security-talks", "a02-taiwan-strait-drills", "a03-niger-coup-ecowas")
 
 # Sentences the tiny model has not seen, so the runs make (different) mistakes.
@@ -77,7 +77,28 @@ def workspace(tiny_data, tmp_path_factory) -> dict[str, Path]:
     metrics.write_text(json.dumps(result))
     scores = d / "scores.jsonl"
     score([str(ARTICLES / f"{a}.txt") for a in SCORED], run_a, scores, progress=False)
-    return {"run_a": run_a, "run_b": run_b, "scores": scores, "out": d}
+    return {"run_a": run_a, "run_b": run_b, "scores": scores, "out": d, "actor_scores": _with_actors(scores, d)}
+
+
+ACTORS = ("Russia", "United States", "NATO", "China")
+
+
+def _with_actors(scores: Path, d: Path) -> Path:
+    """The scores with actor columns as a run with actors writes them: the first word of each stance
+    sentence as the speaker mention, actors taken in turn from ``ACTORS`` (a view test, not a model test)."""
+    rows = [json.loads(x) for x in scores.read_text(encoding="utf-8").splitlines()]
+    k = 0
+    for r in rows:
+        r.update(dict.fromkeys(("speaker", "speaker_start", "speaker_end", "speaker_actor",
+                                "target", "target_start", "target_end", "target_actor")))
+        if r["sentence_index"] is not None and r["label"] != "other":
+            word = r["text"].split()[0]
+            r.update(speaker=word, speaker_start=r["start"], speaker_end=r["start"] + len(word),
+                     speaker_actor=ACTORS[k % 4], target_actor=ACTORS[(k + 1) % 4] if k % 3 else None)
+            k += 1
+    out = d / "actor_scores.jsonl"
+    out.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +142,8 @@ def executed(request, corpus) -> dict:
         params = {"run": {"run_dir": w["run_a"], "k_errors": 5},
                   "articles": {"scores": w["scores"], "metadata": str(ARTICLES / "metadata.csv"),
                                "speakers": str(ARTICLES / "gold.jsonl"), "article_id": SCORED[0]},
-                  "compare": {"runs": [w["run_a"], w["run_b"]]}}
+                  "compare": {"runs": [w["run_a"], w["run_b"]]},
+                  "dyads": {"scores": w["actor_scores"], "metadata": str(ARTICLES / "metadata.csv"), "by": "day"}}
         futures.update({name: pool.submit(execute, name, p, Path(w["out"])) for name, p in params.items()})
         done = {name: f.result() for name, f in futures.items()}
     assert sorted(done) == sorted(p.stem for p in NOTEBOOKS.glob("*.py")), "a notebook without a test"
@@ -188,3 +210,17 @@ def test_compare_notebook(executed, workspace):
     tables = "\n".join(outputs(nb, "text/html"))
     assert "run-a" in tables and "run-b" in tables and "challenge_accuracy" in tables
     assert "sentences with different predictions" in "".join(outputs(nb, "stream"))
+
+
+def test_dyads_notebook(executed, workspace):
+    nb = executed["dyads"]
+    assert len(outputs(nb, "image/png")) == 2  # the network and the timeline
+    tables = "\n".join(outputs(nb, "text/html"))
+    rows = [json.loads(x) for x in workspace["actor_scores"].read_text().splitlines()]
+    stance = [r for r in rows if r["speaker_actor"]]
+    assert f"{len(stance)} stance sentences with a speaker" in "".join(outputs(nb, "stream"))
+    assert "(none named)" in tables and "2022-08-05" in tables  # a missing target; the timeline by day
+    article = [h for h in outputs(nb, "text/html") if "communique-article" in h][0]
+    busiest = max({r["article_id"] for r in stance}, key=lambda a: sum(r["article_id"] == a for r in stance))
+    shown = [r for r in stance if r["article_id"] == busiest]
+    assert article.count('style="font-weight:bold"') == len(shown)  # every speaker mention marked

@@ -94,9 +94,10 @@ def article_sets(articles_dir: str | Path) -> dict[str, str]:
         return {r["article_id"]: r.get("set") or "all" for r in csv.DictReader(fh)}
 
 
-def _score_subset(texts: dict[str, str], gold: dict[str, list[dict[str, Any]]], predicted: dict[str, list[dict]]
-                  ) -> dict[str, Any]:
+def _score_subset(texts: dict[str, str], gold: dict[str, list[dict[str, Any]]], predicted: dict[str, list[dict]],
+                  table=None) -> dict[str, Any]:
     seg_tp = n_pred = n_gold = 0
+    actor_pairs: list[tuple[dict[str, Any], dict[str, Any]]] = []
     stance_tp = stance_pred = stance_gold = 0
     aligned_true, aligned_pred = [], []
     for aid in texts:
@@ -113,14 +114,21 @@ def _score_subset(texts: dict[str, str], gold: dict[str, list[dict[str, Any]]], 
         for gi, pi in mapping.items():
             aligned_true.append(gold[aid][gi]["label"])
             aligned_pred.append(labels[pi])
+            if gold[aid][gi]["label"] != FALLBACK_LABEL:
+                actor_pairs.append((gold[aid][gi], rows[pi]))
             if labels[pi] == gold[aid][gi]["label"] != FALLBACK_LABEL:
                 stance_tp += 1
     yt, yp = to_ids(aligned_true), to_ids(aligned_pred)
-    return {"articles": len(texts), "gold_sentences": n_gold, "predicted_sentences": n_pred,
-            "segmentation": _prf(seg_tp, n_pred, n_gold),
-            "classification": {**_prf(stance_tp, stance_pred, stance_gold), "aligned": int(len(yt)),
-                               "accuracy": float(np.mean(yt == yp)) if len(yt) else float("nan"),
-                               "macro_f1": macro_f1(yt, yp)}}
+    result = {"articles": len(texts), "gold_sentences": n_gold, "predicted_sentences": n_pred,
+              "segmentation": _prf(seg_tp, n_pred, n_gold),
+              "classification": {**_prf(stance_tp, stance_pred, stance_gold), "aligned": int(len(yt)),
+                                 "accuracy": float(np.mean(yt == yp)) if len(yt) else float("nan"),
+                                 "macro_f1": macro_f1(yt, yp)}}
+    if table is not None:
+        from .actors.scoring import article_actor_scores
+
+        result["actors"] = article_actor_scores(table, actor_pairs, stance_gold)
+    return result
 
 
 def evaluate_articles(model: StanceModel, articles_dir: str | Path, backend: str | None = None) -> dict[str, Any]:
@@ -136,17 +144,25 @@ def evaluate_articles(model: StanceModel, articles_dir: str | Path, backend: str
     for r in rows:
         if r["sentence_index"] is not None:
             predicted[r["article_id"]].append(r)
-    result = _score_subset(texts, gold, predicted)
+    table = model.actors_.table if model.actors_ is not None else None
+    result = _score_subset(texts, gold, predicted, table)
     sets = article_sets(articles_dir)
     names = sorted({sets.get(aid, "all") for aid in texts})
     if len(names) > 1:
         result["by_set"] = {name: _score_subset({a: t for a, t in texts.items() if sets.get(a, "all") == name},
-                                                gold, predicted) for name in names}
+                                                gold, predicted, table) for name in names}
     return result
 
 
 def format_articles(a: dict[str, Any]) -> str:
     s, c = a["segmentation"], a["classification"]
+    actors = ""
+    if "actors" in a:
+        from .actors.scoring import format_actor_report
+
+        actors = "\n" + format_actor_report({"end to end": a["actors"]}, "who to whom on the gold articles "
+                                            f"({a['actors']['found_as_stance']} of {a['actors']['gold_stance_sentences']}"
+                                            " gold stance sentences found as stances):")
     by_set = "".join(f"\n  set {name:<10} {b['articles']:>3} articles  stance F1 {b['classification']['f1']:.3f}  "
                      f"macro-F1 {b['classification']['macro_f1']:.3f}  accuracy {b['classification']['accuracy']:.3f}"
                      for name, b in a.get("by_set", {}).items())
@@ -154,4 +170,4 @@ def format_articles(a: dict[str, Any]) -> str:
             f"predicted sentences\n"
             f"segmentation      P {s['precision']:.3f}  R {s['recall']:.3f}  F1 {s['f1']:.3f}\n"
             f"stance sentences  P {c['precision']:.3f}  R {c['recall']:.3f}  F1 {c['f1']:.3f}  "
-            f"(aligned accuracy {c['accuracy']:.3f}, macro-F1 {c['macro_f1']:.3f})" + by_set)
+            f"(aligned accuracy {c['accuracy']:.3f}, macro-F1 {c['macro_f1']:.3f})" + by_set + actors)

@@ -63,6 +63,9 @@ def cmd_predict(a: argparse.Namespace) -> None:
         else:
             probs = "  ".join(f"{k}={v:.2f}" for k, v in row["probs"].items())
             print(f"{row['label']:<10} {row['confidence']:.2f}  {row['text']}\n           {probs}")
+            if row.get("speaker_actor"):
+                print(f"           {row['speaker_actor']} -> {row.get('target_actor') or '(no target named)'}  "
+                      f"[speaker {row['speaker']!r}, target {row.get('target')!r}]")
 
 
 def cmd_score(a: argparse.Namespace) -> None:
@@ -84,6 +87,23 @@ def cmd_score(a: argparse.Namespace) -> None:
     else:
         result = score(a.inputs, a.model, a.out, opts, summary=a.summary)
     print(json.dumps(result, indent=2))
+
+
+def cmd_dyads(a: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from .actors.dyads import aggregate, write_dyads
+    from .safety import check_distinct
+    from .score import check_output_path
+
+    out = Path(a.out)
+    check_output_path(out)
+    check_distinct({"--out": out}, a.scores)
+    if out.exists() and not a.force:
+        raise CommuniqueError(f"{out}: already exists; pass --force to overwrite it")
+    items = aggregate(a.scores, by=a.by, date_field=a.date_field)
+    write_dyads(items, out)
+    print(f"{len(items)} dyads ({sum(i['count'] for i in items)} stance sentences) written to {out}")
 
 
 def cmd_compare(a: argparse.Namespace) -> None:
@@ -238,6 +258,17 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--ray-gpus", type=float, default=0.0, help="GPUs per actor, e.g. 1 or 0.5 (default 0)")
     sc.add_argument("--ray-cpus", type=float, default=1.0, help="CPUs per actor (default 1)")
     sc.set_defaults(func=cmd_score)
+
+    dy = sub.add_parser("dyads", help="who took which stance towards whom, counted across scored articles",
+                        description="Aggregate (speaker actor, target actor, label) over scores files written by "
+                                    "a run trained with model.actors: true; optionally per day, week or month of "
+                                    "an input date column.")
+    dy.add_argument("scores", nargs="+", help="scores files (.jsonl, .csv, .parquet) from `communique score`")
+    dy.add_argument("--out", required=True, help="output file (.jsonl or .csv)")
+    dy.add_argument("--by", choices=("day", "week", "month"), help="count per period of each article's date")
+    dy.add_argument("--date-field", default="date", help="the date column carried from the input (default: date)")
+    dy.add_argument("--force", action="store_true", help="overwrite an existing --out")
+    dy.set_defaults(func=cmd_dyads)
 
     c = sub.add_parser("compare", help="compare runs on the same data with paired significance tests",
                        description="Metrics with 95% intervals for each run, McNemar and paired-bootstrap tests "

@@ -43,6 +43,12 @@ class ModelConfig:
     ngram_max: int = _f(2, "largest word n-gram for tfidf; 2 catches 'will not', 'rule out'", min=1, max=5)
     min_df: int = _f(1, "minimum document frequency for a tfidf term", min=1)
     members: list[str] = _f(list, "ensemble: finished run directories whose probabilities are averaged", factory=True)
+    # who to whom: a token tagger for the speaker and target mentions, resolved through an actor table
+    actors: bool = _f(False, "also train the speaker/target tagger (needs speaker_span/target_span in the data); "
+                             "scores then carry speaker and target actors")
+    actor_table: str = _f("data/actors.yaml", "actor table (aliases, types, sides); copied into the run")
+    actor_encoder: str = _f(MINILM, "hub id or local path of the tagger's encoder (any family may carry actors)")
+    actor_epochs: float = _f(4.0, "maximum epochs of the tagger (early stopping on dev tag F1)", min=0.01)
 
 
 @dataclass

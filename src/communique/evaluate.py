@@ -134,6 +134,10 @@ def evaluate(run_dir: str | Path, data: Sequence[str] | None = None, split: str 
     files_of = [r[SOURCE].rsplit(":", 1)[0] for r in records]
     if len(set(files_of)) > 1:
         result["by_file"] = slice_metrics([{"file": f} for f in files_of], y_true, y_pred, ["file"])["file"]
+    if model.actors_ is not None:  # who to whom: spans and actors of the stance sentences with gold spans
+        from .actors.scoring import evaluate_actors
+
+        result["actors"] = evaluate_actors(model.actors_, records, n_boot=n_boot, seed=seed)
     cfg_data = run_config(run_dir)["data"]
     train_files = cfg_data.get("train") or []
     if extras and train_files and all(Path(f).exists() for f in train_files):
@@ -160,6 +164,10 @@ def format_files_and_cues(result: dict[str, Any]) -> str:
     lines = []
     for f, m in result.get("by_file", {}).items():
         lines.append(f"{f}: n {m['n']}, accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f}")
+    if "actors" in result:
+        from .actors.scoring import format_actor_report
+
+        lines.append(format_actor_report(result["actors"], "who to whom on the stance sentences with gold spans:"))
     cue = result.get("cue_only")
     if cue:
         lines.append(f"cue-only baseline (50 words + logistic regression): macro-F1 {cue['macro_f1']:.3f}; "

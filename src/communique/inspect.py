@@ -222,7 +222,11 @@ def load_scores(path: str | Path, metadata: str | Path | pd.DataFrame | None = N
         df = df.assign(article_id=df["article_id"].astype(str)).merge(meta, on="article_id", how="left",
                                                                       suffixes=("", "_meta"))
     if speakers is not None:
-        df = attach_speakers(df, speakers)
+        if "speaker_actor" in df:  # the model's own speakers stay; the annotated ones sit beside them
+            df = attach_speakers(df.rename(columns={"speaker": "_model_speaker"}), speakers)
+            df = df.rename(columns={"speaker": "gold_speaker", "_model_speaker": "speaker"})
+        else:
+            df = attach_speakers(df, speakers)
     return df
 
 
@@ -333,18 +337,20 @@ def attach_speakers(scores: pd.DataFrame, spans: pd.DataFrame | str | Path) -> p
 def who_said_what(scores: pd.DataFrame, labels: Sequence[str] = STANCE_LABELS) -> pd.DataFrame | None:
     """Per speaker: how many sentences of each label, and the most confident one as an example.
 
-    None when the scores carry no speaker (see :func:`attach_speakers`).
+    Speakers are the model's actors (``speaker_actor``) when the scores have them, else a ``speaker``
+    column (see :func:`attach_speakers`); None when the scores carry neither.
     """
-    if "speaker" not in scores:
+    col = "speaker_actor" if "speaker_actor" in scores else "speaker"
+    if col not in scores:
         return None
     s = sentences(scores)
-    s = s[s["speaker"].fillna("").astype(str).str.strip().ne("") & s["label"].isin(labels)]
+    s = s[s[col].fillna("").astype(str).str.strip().ne("") & s["label"].isin(labels)]
     if s.empty:
         return None
-    table = pd.crosstab(s["speaker"], pd.Categorical(s["label"], categories=list(labels)), dropna=False)
+    table = pd.crosstab(s[col], pd.Categorical(s["label"], categories=list(labels)), dropna=False)
     table.columns = list(labels)
     table["total"] = table.sum(axis=1)
-    best = s.sort_values("confidence", ascending=False).drop_duplicates("speaker").set_index("speaker")
+    best = s.sort_values("confidence", ascending=False).drop_duplicates(col).set_index(col)
     table["example"] = best["label"] + ": " + best["text"]
     table.index.name = "speaker"
     return table.sort_values(["total", "speaker"], ascending=[False, True])
@@ -360,8 +366,28 @@ def article_text(scores: pd.DataFrame, article_id: str) -> str | None:
     return Path(paths.iloc[0]).read_text(encoding="utf-8-sig")
 
 
+def _mark_actors(sentence: str, start: int, row: Mapping[str, Any]) -> str:
+    """The sentence as HTML with its speaker mention in bold and its target underlined (where scored)."""
+    marks = []
+    for role, style in (("speaker", "font-weight:bold"), ("target", "text-decoration:underline")):
+        s, e, actor = row.get(f"{role}_start"), row.get(f"{role}_end"), row.get(f"{role}_actor")
+        if s is not None and e is not None and not (pd.isna(s) or pd.isna(e)):
+            s, e = int(s) - start, int(e) - start
+            if 0 <= s < e <= len(sentence):
+                marks.append((s, e, style, f"{role}: {actor}"))
+    out, pos = [], 0
+    for s, e, style, tip in sorted(marks):
+        if s < pos:
+            continue
+        out += [html.escape(sentence[pos:s]),
+                f'<span style="{style}" title="{html.escape(str(tip))}">{html.escape(sentence[s:e])}</span>']
+        pos = e
+    return "".join(out) + html.escape(sentence[pos:])
+
+
 def render_article_html(scores: pd.DataFrame, article_id: str, text: str | None = None) -> str:
-    """One article as HTML, each sentence highlighted in its label's colour (hover: label and confidence).
+    """One article as HTML, each sentence highlighted in its label's colour (hover: label and confidence);
+    with actor columns, the speaker mention in bold and the target underlined (hover: the actor).
 
     Args:
         scores: a scores DataFrame.
@@ -394,8 +420,11 @@ def render_article_html(scores: pd.DataFrame, article_id: str, text: str | None 
                 parts.append(" ")
             sentence = text[start:end] if text is not None else r.text
             tip = f"{r.label} {r.confidence:.2f}"
-            parts.append(f'<span class="stance stance-{r.label}" title="{tip}" '
-                         f'style="background:{COLORS[r.label]}55">{esc(sentence)}</span>')
+            marked = _mark_actors(sentence, start, r._asdict())
+            if getattr(r, "speaker_actor", None):
+                tip += f": {r.speaker_actor} -> {getattr(r, 'target_actor', None) or '(no target named)'}"
+            parts.append(f'<span class="stance stance-{r.label}" title="{esc(tip)}" '
+                         f'style="background:{COLORS[r.label]}55">{marked}</span>')
             pos = end
         if text is not None:
             parts.append(esc(text[pos:]))

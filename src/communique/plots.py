@@ -221,3 +221,63 @@ def plot_learning_curve(log_history: Sequence[dict[str, Any]], title: str = ""):
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def plot_dyad_network(dyads, top: int = 30, title: str = "who to whom"):
+    """Actors as nodes on a circle, stances as arrows from speaker to target, coloured by the dyad's most
+    frequent label, width by count (a :func:`communique.dyad_tables.dyad_table`; the ``top`` largest)."""
+    table = dyads.head(top)
+    fig, ax = plt.subplots(figsize=(7.5, 7.5))
+    actors = list(dict.fromkeys([a for pair in table.index for a in pair]))
+    if not actors:
+        ax.text(0.5, 0.5, "no dyads", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
+    angles = np.linspace(0, 2 * np.pi, len(actors), endpoint=False)
+    pos = {a: (np.cos(t), np.sin(t)) for a, t in zip(actors, angles)}
+    labels = [c for c in LABELS[:4] if c in table]
+    widest = max(float(table["total"].max()), 1.0)
+    for (speaker, target), row in table.iterrows():
+        main = max(labels, key=lambda c: row[c])
+        (x0, y0), (x1, y1) = pos[speaker], pos[target]
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                    arrowprops={"arrowstyle": "-|>", "color": COLORS[main], "alpha": 0.75,
+                                "lw": 0.8 + 4 * row["total"] / widest, "shrinkA": 12, "shrinkB": 12,
+                                "connectionstyle": "arc3,rad=0.12"})
+    for a, (x, y) in pos.items():
+        ax.plot(x, y, "o", color="#333333", ms=6)
+        ax.text(x * 1.08, y * 1.08, a, ha="left" if x >= 0 else "right", va="center", fontsize=8)
+    for label in labels:
+        ax.plot([], [], color=COLORS[label], lw=3, label=label)
+    ax.legend(fontsize=8, loc="lower left", bbox_to_anchor=(0, -0.08), ncol=4, frameon=False)
+    ax.set_xlim(-1.7, 1.7)
+    ax.set_ylim(-1.4, 1.4)
+    ax.set_axis_off()
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_dyad_timeline(timeline, top: int = 6, title: str = "stances per dyad over time"):
+    """Small multiples, one per dyad (the ``top`` most frequent): stance sentences per period, stacked by
+    label (a :func:`communique.dyad_tables.dyad_timeline` table)."""
+    totals = timeline.groupby(["speaker", "target"])["count"].sum().sort_values(ascending=False).head(top)
+    n = max(len(totals), 1)
+    periods = np.sort(timeline["period"].unique())
+    step = (np.diff(periods).min() / np.timedelta64(1, "D")) if len(periods) > 1 else 20.0
+    fig, axes = plt.subplots(n, 1, figsize=(7, 1.8 * n + 0.6), sharex=True, squeeze=False)
+    for ax, (speaker, target) in zip(axes[:, 0], totals.index):
+        part = timeline[(timeline["speaker"] == speaker) & (timeline["target"] == target)]
+        wide = part.pivot_table(index="period", columns="label", values="count", aggfunc="sum", fill_value=0)
+        bottom = np.zeros(len(wide))
+        for label in LABELS[:4]:
+            if label in wide:
+                ax.bar(wide.index, wide[label], bottom=bottom, width=0.8 * step, color=COLORS[label], label=label)
+                bottom += wide[label].to_numpy()
+        ax.set_ylabel("sentences", fontsize=8)
+        ax.set_title(f"{speaker} → {target}", fontsize=9, loc="left")
+    axes[0, 0].legend(fontsize=7, ncol=4, loc="upper right")
+    fig.suptitle(title)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig

@@ -27,5 +27,13 @@ def predict(run_dir: str | Path | StanceModel, sentences: Sequence[str], precisi
     model = run_dir if isinstance(run_dir, StanceModel) else load_model(require_run(run_dir), precision, runtime,
                                                                         batch_size)
     probs = model.predict_proba(sentences)
-    return [{"text": s, "label": LABELS[int(p.argmax())], "confidence": float(p.max()),
+    rows = [{"text": s, "label": LABELS[int(p.argmax())], "confidence": float(p.max()),
              "probs": {label: float(v) for label, v in zip(LABELS, p)}} for s, p in zip(sentences, probs)]
+    if model.actors_ is not None:  # each sentence on its own: no article to resolve "he" or "the bloc" in
+        for i, r in enumerate(rows):
+            r.update(article_id=i, sentence_index=0, start=0)
+        model.actors_.annotate(rows)
+        for r in rows:
+            for k in ("article_id", "sentence_index", "start"):
+                del r[k]
+    return rows

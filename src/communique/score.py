@@ -167,6 +167,8 @@ def sentence_rows(chunk: list[Article], model: StanceModel, opts: ScoreOptions) 
                 row["reason"] = f"predicted {label} at {conf:.3f} < --min-confidence {opts.min_confidence}"
             row.update(meta)
             rows.append(row)
+    if model.actors_ is not None:  # who to whom: speaker and target columns, resolved within each article
+        model.actors_.annotate(rows)
     return rows
 
 
@@ -466,18 +468,30 @@ def _iter_rows(path: Path) -> Iterator[dict[str, Any]]:
 
 
 def summarise(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """Per article: count of each label and its most confident sentence of each label.
+    """Per article: count of each label and its most confident sentence of each label; with actor
+    columns, also the article's dyads (speaker actor, target actor, label, count).
 
     Streams: an article's rows must be contiguous, as ``score`` (and each Ray shard) writes them.
     """
-    aid, agg = None, None
+    from .actors.dyads import article_dyads
+
+    aid, agg, stance_rows = None, None, []
+
+    def done() -> dict[str, Any]:
+        return {"article_id": aid, **agg, **({"dyads": article_dyads(stance_rows)} if with_actors else {})}
+
+    with_actors = False
     for row in rows:
         if row["article_id"] != aid:
             if aid is not None:
-                yield {"article_id": aid, **agg}
-            aid = row["article_id"]
+                yield done()
+            aid, stance_rows = row["article_id"], []
             agg = {"status": row["status"] if row.get("sentence_index") is None else "ok",
                    "sentences": 0, "counts": dict.fromkeys(LABELS, 0), "top": {}}
+        if "speaker_actor" in row:  # scored with actors: the summary gains the article's dyads
+            with_actors = True
+            if row.get("speaker_actor"):
+                stance_rows.append(row)
         if row.get("sentence_index") is None or row.get("label") is None:
             agg["reason"] = row.get("reason")
             continue
@@ -488,7 +502,7 @@ def summarise(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
             agg["top"][row["label"]] = {"sentence_index": int(row["sentence_index"]), "text": row["text"],
                                         "confidence": row["confidence"]}
     if aid is not None:
-        yield {"article_id": aid, **agg}
+        yield done()
 
 
 def summary_lines(rows: Iterable[dict[str, Any]]) -> Iterator[str]:

@@ -68,6 +68,35 @@ def load_splits(cfg: Config):
     return train_ds, dev_ds
 
 
+def _actor_data(cfg: Config, train_ds, dev_ds):
+    """With ``model.actors``: the actor table and the train and dev sentences with mention spans, all
+    checked (a bad table or span stops the run before anything on disk changes); else None."""
+    if not cfg.model.actors:
+        return None
+    from .actors.table import ActorTable
+    from .actors.tagger import span_records
+
+    table = ActorTable.load(cfg.model.actor_table)
+    train_rows, dev_rows = span_records(train_ds.to_list(), "train"), span_records(dev_ds.to_list(), "dev")
+    if not train_rows:
+        raise DataError(f"{', '.join(map(str, cfg.data.train))}: model.actors is on but no training stance sentence "
+                        "has speaker_span or target_span")
+    log.info("actor tagger: %d train and %d dev stance sentences with spans; actor table %s (%d actors)",
+             len(train_rows), len(dev_rows), cfg.model.actor_table, len(table))
+    return train_rows, dev_rows, table
+
+
+def _fit_actors(cfg: Config, actor_data, run_dir: Path):
+    from .actors import Actors
+    from .actors.tagger import ActorTagger
+
+    train_rows, dev_rows, table = actor_data
+    log.info("fitting the actor tagger on %s", cfg.model.actor_encoder)
+    tagger = ActorTagger.fit(train_rows, dev_rows or None, cfg.model.actor_encoder, cfg.training,
+                             cfg.model.max_length, cfg.model.actor_epochs, run_dir)
+    return Actors(tagger, table, Path(cfg.model.actor_table))
+
+
 def default_out(config_path: str | Path | None) -> Path:
     return Path("runs") / (Path(config_path).stem if config_path else "run")
 
@@ -89,6 +118,7 @@ def train(config: Config | str | Path, out_dir: str | Path | None = None, overri
         resume = False  # nothing to resume: start fresh
     check_run_dir(run_dir, force=force, resume=resume)
     train_ds, dev_ds = load_splits(cfg)  # validate the data before anything on disk changes
+    actor_data = _actor_data(cfg, train_ds, dev_ds)
     run_dir = prepare_run_dir(run_dir, force=force, resume=resume)
     if cfg.training.threads:
         import torch
@@ -106,6 +136,7 @@ def train(config: Config | str | Path, out_dir: str | Path | None = None, overri
         model = build_model(cfg.model, cfg.training)
         log.info("fitting %s model", cfg.model.family)
         model.fit(train_ds, dev_ds, work_dir=run_dir, resume=resume)
+        actors = _fit_actors(cfg, actor_data, run_dir) if actor_data else None
         if not is_main_process():
             return run_dir
         dev_texts, dev_y = list(dev_ds["text"]), label_ids(dev_ds)
@@ -122,13 +153,21 @@ def train(config: Config | str | Path, out_dir: str | Path | None = None, overri
                                                seed=cfg.training.seed)
         metrics["training"] = getattr(model, "trainer_state_", None)
         model.save(run_dir / "model")
+        if actors is not None:
+            from .actors import ACTOR_DIR
+            from .actors.scoring import evaluate_actors
+
+            actors.save(run_dir / "model" / ACTOR_DIR)
+            metrics["actors"] = {"training": actors.tagger.state_,
+                                 "dev": evaluate_actors(actors, actor_data[1], seed=cfg.training.seed)}
         write_json(run_dir / "metrics.json", metrics)
         wall = time.time() - start
         update_env(run_dir, status="finished", finished=now(), wall_time_s=round(wall, 1))
-        if not cfg.training.keep_checkpoints and (run_dir / "checkpoints").exists():
-            import shutil
+        for work in ("checkpoints", "checkpoints-actors"):
+            if not cfg.training.keep_checkpoints and (run_dir / work).exists():
+                import shutil
 
-            shutil.rmtree(run_dir / "checkpoints")
+                shutil.rmtree(run_dir / work)
         write_model_card(run_dir)
         log.info("dev accuracy %.3f, macro-F1 %.3f; run written to %s (%.0f s)", metrics["dev"]["accuracy"],
                  metrics["dev"]["macro_f1"], run_dir, wall)

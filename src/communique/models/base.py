@@ -27,6 +27,7 @@ class StanceModel(ABC):
     family: ClassVar[str]
     classes_: tuple[str, ...] = LABELS
     temperature_: float = 1.0
+    actors_: Any = None  # communique.actors.Actors of a run trained with model.actors, else None
 
     @abstractmethod
     def fit(self, train, dev=None, work_dir: Path | None = None, resume: bool = False) -> "StanceModel":
@@ -93,6 +94,10 @@ def set_inference(model: StanceModel, precision: str | None = None, runtime: str
     check_inference(precision, runtime, batch_size)
     for member in getattr(model, "members_", []):
         set_inference(member, precision, runtime, batch_size)
+    tagger = getattr(getattr(model, "actors_", None), "tagger", None)  # the speaker/target tagger runs in torch
+    if tagger is not None:
+        tagger.precision = precision if precision is not None else tagger.precision
+        tagger.batch_size = batch_size if batch_size is not None else tagger.batch_size
     if precision is not None and hasattr(model, "precision"):
         model.precision = precision
     if runtime is not None and hasattr(model, "runtime"):
@@ -157,4 +162,7 @@ def load_model(path: str | Path, precision: str | None = None, runtime: str | No
         raise RunDirError(f"{path}: cannot load the {meta['family']} model; a model file is missing or damaged "
                           f"({type(e).__name__}: {str(e)[:200]})") from None
     model.temperature_ = temperature
+    from ..actors import load_actors
+
+    model.actors_ = load_actors(path)  # None unless trained with model.actors
     return set_inference(model, precision, runtime, batch_size)

@@ -1,0 +1,115 @@
+"""How well speakers and targets are found: span F1 (exact and overlapping) and actor accuracy.
+
+On labelled sentences each stance sentence with span annotations counts once per role. A span is
+a true positive when it equals the gold span (``exact``) or shares a character with it
+(``overlap``); a predicted span where the gold has none is a false positive, a missed one a false
+negative. Actor accuracy compares sides: the side the predicted mention resolves to against the
+side of the gold canonical actor (both through the same actor table), and "no actor" against a
+sentence that names none. A rule baseline (the first and the next other actor-table name in the
+sentence) is scored the same way, so the tagger is chosen by measurement, not by faith.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..metrics import bootstrap_ci
+from .table import ActorTable
+
+ROLES = ("speaker", "target")
+Span = tuple[int, int] | None
+
+
+def _prf(tp: int, n_pred: int, n_gold: int) -> dict[str, float]:
+    p = tp / n_pred if n_pred else 0.0
+    r = tp / n_gold if n_gold else 0.0
+    return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0}
+
+
+def span_f1(gold: Sequence[Span], pred: Sequence[Span]) -> dict[str, dict[str, float]]:
+    """Exact and overlap precision, recall and F1 of predicted spans against gold spans."""
+    n_pred = sum(p is not None for p in pred)
+    n_gold = sum(g is not None for g in gold)
+    exact = sum(p is not None and g is not None and tuple(p) == tuple(g) for g, p in zip(gold, pred))
+    overlap = sum(p is not None and g is not None and p[0] < g[1] and g[0] < p[1] for g, p in zip(gold, pred))
+    return {"exact": _prf(exact, n_pred, n_gold), "overlap": _prf(overlap, n_pred, n_gold)}
+
+
+def accuracy_with_ci(correct: Sequence[bool], n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
+    c = np.asarray(correct, dtype=float)
+    return {"accuracy": float(c.mean()) if len(c) else float("nan"), "n": int(len(c)),
+            "ci": bootstrap_ci(c, c, lambda t, _: float(t.mean()), n_boot=n_boot, seed=seed)}
+
+
+def rule_spans(table: ActorTable, text: str) -> dict[str, Span]:
+    """The baseline: the first actor-table name is the speaker, the next one on another side the target."""
+    hits = table.find_all(text)
+    if not hits:
+        return {"speaker": None, "target": None}
+    first = hits[0]
+    other = next((h for h in hits[1:] if h[2].side != first[2].side), None)
+    return {"speaker": (first[0], first[1]), "target": (other[0], other[1]) if other else None}
+
+
+def gold_side(table: ActorTable, record: dict[str, Any], role: str) -> str | None:
+    """The side of a labelled sentence's canonical actor for ``role``; None where no mention is marked."""
+    if record.get(f"{role}_span") is None or not record.get(role):
+        return None
+    return table.side(record[role])
+
+
+def span_report(table: ActorTable, records: Sequence[dict[str, Any]], predicted: Sequence[dict[str, Span]],
+                n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """Per role: span F1 and actor accuracy of ``predicted`` spans on ``records`` (same order)."""
+    out: dict[str, Any] = {"sentences": len(records)}
+    for role in ROLES:
+        gold_spans = [tuple(r[f"{role}_span"]) if r.get(f"{role}_span") else None for r in records]
+        pred_spans = [p[role] for p in predicted]
+        correct = [gold_side(table, r, role) == (table.side(r["text"][p[0]:p[1]]) if p else None)
+                   for r, p in zip(records, pred_spans)]
+        out[role] = {**span_f1(gold_spans, pred_spans), "actor": accuracy_with_ci(correct, n_boot, seed)}
+    return out
+
+
+def evaluate_actors(actors, records: Sequence[dict[str, Any]], n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """The tagger and the rule baseline on the stance sentences of ``records`` that carry spans."""
+    rows = [r for r in records if r.get("label") != "other" and ("speaker_span" in r or "target_span" in r)]
+    tagged = actors.tagger.spans([r["text"] for r in rows])
+    rules = [rule_spans(actors.table, r["text"]) for r in rows]
+    return {"tagger": span_report(actors.table, rows, tagged, n_boot, seed),
+            "rule_baseline": span_report(actors.table, rows, rules, n_boot, seed)}
+
+
+def article_actor_scores(table: ActorTable, pairs: Sequence[tuple[dict[str, Any], dict[str, Any]]],
+                         n_gold_stance: int, n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """End to end on gold articles. ``pairs`` are (gold sentence, aligned scored row) for every gold
+    stance sentence that segmentation found; a row that the model did not mark as a stance has no
+    actors. Per role: actor accuracy on the sentences found as stances, and over all gold stance
+    sentences the share with the right label and the right actor (``event_recall``)."""
+    found = [(g, r) for g, r in pairs if r.get("label") not in (None, "other")]
+    out: dict[str, Any] = {"gold_stance_sentences": n_gold_stance, "found_as_stance": len(found)}
+    for role in ROLES:
+        correct = [table.side(g.get(role)) == r.get(f"{role}_actor") if g.get(role) else r.get(f"{role}_actor") is None
+                   for g, r in found]
+        joint = sum(ok and r["label"] == g["label"] for ok, (g, r) in zip(correct, found))
+        out[role] = {"actor": accuracy_with_ci(correct, n_boot, seed),
+                     "event_recall": joint / n_gold_stance if n_gold_stance else float("nan")}
+    return out
+
+
+def format_actor_report(rep: dict[str, Any], title: str) -> str:
+    lines = [title]
+    for name, part in rep.items():
+        if not isinstance(part, dict) or "speaker" not in part:
+            continue
+        for role in ROLES:
+            m = part[role]
+            a = m["actor"]
+            spans = (f"span F1 exact {m['exact']['f1']:.3f}, overlap {m['overlap']['f1']:.3f}; " if "exact" in m else "")
+            lines.append(f"  {name:<14} {role:<8} {spans}actor accuracy {a['accuracy']:.3f} "
+                         f"[{a['ci'][0]:.3f}, {a['ci'][1]:.3f}] (n {a['n']})"
+                         + (f"; event recall {m['event_recall']:.3f}" if "event_recall" in m else ""))
+    return "\n".join(lines)

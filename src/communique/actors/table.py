@@ -1,0 +1,240 @@
+"""The actor table: canonical actors, the names reporters use for them, and whose side each is on.
+
+``data/actors.yaml`` maps each canonical actor to its type, country, optional ``side`` (the actor
+it speaks for: a minister -> the state, a rebel commander -> the group) and aliases::
+
+    actors:
+      United States: {type: state, country: United States, aliases: [U.S., Washington, American]}
+      Antony Blinken: {type: individual, country: United States, side: United States, aliases: [Blinken]}
+
+A mention found in a sentence ("U.S. Secretary of State Antony Blinken", "Washington's",
+"Russian aircraft") is resolved by :meth:`ActorTable.resolve`: the whole mention if it is a known
+name, else each part of a list ("Mali and Burkina Faso"), else a known name inside it (a person first:
+"Russian Foreign Minister Sergei Lavrov" is Lavrov; else the first one named). The result carries the actor and its side (the end of the ``side`` chain). An unknown mention
+keeps its own text as the actor.
+
+Matching ignores a leading "the", a possessive "'s", accents, and case, except for names written
+in capitals (acronyms such as "US" or "IT" match only in capitals, so "us" is never the United States).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import DataError
+
+TYPES = ("state", "non-state", "international", "individual")
+_KEYS = {"type", "country", "side", "aliases"}
+_TOKEN = re.compile(r"[^\s,;:()\[\]\"“”]+")
+_MAX_NGRAM = 8
+
+
+@dataclass(frozen=True)
+class Actor:
+    name: str
+    type: str
+    country: str | None
+    side: str  # the end of the side chain; the actor itself when it speaks for itself
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What a mention resolved to: ``actor`` (canonical name or the mention's own text) and ``side``."""
+
+    mention: str
+    actor: str
+    side: str
+    type: str | None  # None when the table does not know the mention
+    known: bool
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in text if not unicodedata.combining(c)).replace("’", "'").replace("‘", "'")
+
+
+def _clean(text: str) -> str:
+    """A mention as a name: whitespace collapsed, no leading "the", no possessive or edge punctuation."""
+    text = " ".join(_fold(text).split()).strip(" ,;:\"'“”()[]")
+    text = re.sub(r"^(?:the|The|THE)\s+", "", text)
+    text = re.sub(r"(?:'s|')$", "", text)
+    return text.strip(" ,;:\"'")
+
+
+def key(text: str) -> str:
+    """The lookup key of a name: cleaned; case-folded unless written all in capitals (an acronym)."""
+    text = _clean(text)
+    letters = [c for c in text if c.isalpha()]
+    return text if letters and all(c.isupper() for c in letters) else text.casefold()
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """Safe YAML that refuses a key repeated in one mapping (plain YAML keeps the last silently)."""
+
+
+def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: dict[Any, int] = {}
+    for k_node, _ in node.value:
+        k = loader.construct_object(k_node, deep=deep)
+        if k in seen:
+            raise DataError(f"{loader.name}:{k_node.start_mark.line + 1}: actor or key {k!r} repeated "
+                            f"(first at line {seen[k]})")
+        seen[k] = k_node.start_mark.line + 1
+    mapping = loader.construct_mapping(node, deep=deep)
+    mapping["__lines__"] = seen
+    return mapping
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+class ActorTable:
+    """Canonical actors with an alias index. Build with :meth:`load` (or :meth:`from_dict`)."""
+
+    def __init__(self, actors: dict[str, Actor]):
+        self.actors = actors
+        self._index: dict[str, str] = {}
+        for actor in actors.values():
+            for alias in (actor.name, *actor.aliases):
+                self._index.setdefault(key(alias), actor.name)
+
+    def __len__(self) -> int:
+        return len(self.actors)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.actors
+
+    @classmethod
+    def load(cls, path: str | Path) -> "ActorTable":
+        """Read and check a YAML actor table; every problem names the file, line and actor."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise DataError(f"{path}: no such actor table") from None
+        except UnicodeDecodeError as e:
+            raise DataError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+        loader = _UniqueKeyLoader(text)
+        loader.name = str(path)
+        try:
+            raw = loader.get_single_data()
+        except yaml.YAMLError as e:
+            raise DataError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+        finally:
+            loader.dispose()
+        return cls.from_dict(raw, str(path))
+
+    @classmethod
+    def from_dict(cls, raw: Any, where: str = "<actor table>") -> "ActorTable":
+        if not isinstance(raw, dict) or not isinstance(raw.get("actors"), dict):
+            raise DataError(f"{where}: expected a mapping with the key 'actors'")
+        entries = raw["actors"]
+        lines = entries.pop("__lines__", {})
+        owner: dict[str, tuple[str, str]] = {}  # alias key -> (actor, alias as written)
+        for name, e in entries.items():
+            at = f"{where}:{lines[name]}" if name in lines else where
+            if not isinstance(name, str) or not name.strip():
+                raise DataError(f"{at}: actor names must be non-empty strings, got {name!r}")
+            if not isinstance(e, dict):
+                raise DataError(f"{at}: actor {name!r}: expected a mapping with type, country, side, aliases")
+            e.pop("__lines__", None)
+            unknown = set(e) - _KEYS
+            if unknown:
+                raise DataError(f"{at}: actor {name!r}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
+                                f"allowed: {', '.join(sorted(_KEYS))}")
+            if e.get("type") not in TYPES:
+                raise DataError(f"{at}: actor {name!r}: type {e.get('type')!r}; choose one of {', '.join(TYPES)}")
+            for field in ("country", "side"):
+                if e.get(field) is not None and not isinstance(e[field], str):
+                    raise DataError(f"{at}: actor {name!r}: {field} must be a string")
+            aliases = e.get("aliases") or []
+            if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
+                raise DataError(f"{at}: actor {name!r}: aliases must be a list of non-empty strings")
+            for alias in (name, *aliases):
+                k = key(alias)
+                if not k:
+                    raise DataError(f"{at}: actor {name!r}: alias {alias!r} is empty once 'the' and punctuation "
+                                    "are removed")
+                if k in owner and owner[k][0] != name:
+                    raise DataError(f"{at}: alias {alias!r} of actor {name!r} is already a name of actor "
+                                    f"{owner[k][0]!r} ({owner[k][1]!r}); an alias must name one actor")
+                owner[k] = (name, alias)
+        sides: dict[str, str] = {}
+        for name, e in entries.items():
+            seen = [name]
+            cur = name
+            while entries[cur].get("side") not in (None, cur):
+                nxt = entries[cur]["side"]
+                if nxt not in entries:
+                    raise DataError(f"{where}:{lines.get(cur, '?')}: actor {cur!r}: side {nxt!r} is not an actor "
+                                    "in the table")
+                if nxt in seen:
+                    raise DataError(f"{where}:{lines.get(name, '?')}: actor {name!r}: the side chain loops "
+                                    f"({' -> '.join([*seen, nxt])})")
+                seen.append(nxt)
+                cur = nxt
+            sides[name] = cur
+        actors = {name: Actor(name, e["type"], e.get("country"), sides[name], tuple(e.get("aliases") or ()))
+                  for name, e in entries.items()}
+        return cls(actors)
+
+    def lookup(self, name: str) -> Actor | None:
+        """The actor whose name or alias is exactly ``name`` (after cleaning), or None."""
+        hit = self._index.get(key(name))
+        return self.actors[hit] if hit else None
+
+    def find_all(self, text: str) -> list[tuple[int, int, Actor]]:
+        """Known names in ``text`` as ``(start, end, actor)``, left to right, longest match first."""
+        tokens = [(m.start(), m.end(), _clean(m.group())) for m in _TOKEN.finditer(text)]
+        found = []
+        i = 0
+        while i < len(tokens):
+            for j in range(min(len(tokens), i + _MAX_NGRAM), i, -1):
+                words = [t[2] for t in tokens[i:j] if t[2]]
+                name = self._index.get(key(" ".join(words))) if words else None
+                if name is not None:
+                    found.append((tokens[i][0], tokens[j - 1][1], self.actors[name]))
+                    i = j - 1
+                    break
+            i += 1
+        return found
+
+    def _best_inside(self, mention: str) -> Actor | None:
+        """The actor a longer mention names: the person it names (their side is the most specific:
+        "Russian Foreign Minister Sergei Lavrov" is Lavrov), else the first actor named in it."""
+        hits = self.find_all(mention)
+        if not hits:
+            return None
+        people = [a for _, _, a in hits if a.type == "individual"]
+        return people[-1] if people else hits[0][2]
+
+    def resolve(self, mention: str | None) -> Resolved | None:
+        """The actor a mention names, and its side; None for a missing or empty mention."""
+        if mention is None or not _clean(mention):
+            return None
+        actor = self.lookup(mention)
+        if actor is None:
+            parts = [p for p in re.split(r",\s*|\s+(?:and|&)\s+", _clean(mention)) if p.strip()]
+            if len(parts) > 1:
+                found = [self.lookup(p) or self._best_inside(p) for p in parts]
+                if all(found) and len({a.side for a in found}) > 1:
+                    sides = sorted({a.side for a in found})
+                    return Resolved(mention, "; ".join(sorted({a.name for a in found})), "; ".join(sides),
+                                    "group", True)
+            actor = self._best_inside(mention)
+        if actor is None:
+            text = _clean(mention)
+            return Resolved(mention, text, text, None, False)
+        return Resolved(mention, actor.name, actor.side, actor.type, True)
+
+    def side(self, mention: str | None) -> str | None:
+        """Shorthand: the side a mention resolves to (its own text when unknown), None for no mention."""
+        r = self.resolve(mention)
+        return r.side if r else None

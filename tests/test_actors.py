@@ -1,0 +1,334 @@
+"""Who to whom: the actor table, in-article resolution, span scoring, the tagger and the commands."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from communique.actors.dyads import aggregate, article_dyads, period_of, write_dyads
+from communique.actors.links import ArticleResolver, kind
+from communique.actors.scoring import article_actor_scores, span_f1, span_report
+from communique.actors.table import ActorTable
+from communique.errors import DataError
+
+TABLE = """\
+actors:
+  United States:
+    type: state
+    country: United States
+    aliases: [U.S., US, Washington, American]
+  Antony Blinken: {type: individual, country: United States, side: United States, aliases: [Blinken]}
+  Russia: {type: state, country: Russia, aliases: [Moscow, Kremlin, Russian]}
+  Sergei Ryabkov: {type: individual, country: Russia, side: Russia, aliases: [Ryabkov]}
+  Ukraine: {type: state, country: Ukraine, aliases: [Kyiv, Ukrainian]}
+  Mali: {type: state, country: Mali}
+  Burkina Faso: {type: state, country: Burkina Faso}
+  ECOWAS: {type: international, aliases: [Economic Community of West African States]}
+  Aleksandar Vučić: {type: individual, country: Serbia, side: Serbia, aliases: [Vučić]}
+  Serbia: {type: state, country: Serbia, aliases: [Belgrade]}
+"""
+
+
+@pytest.fixture()
+def table(tmp_path):
+    path = tmp_path / "actors.yaml"
+    path.write_text(TABLE, encoding="utf-8")
+    return ActorTable.load(path)
+
+
+@pytest.mark.parametrize("mention, actor, side", [
+    ("U.S. Secretary of State Antony Blinken", "Antony Blinken", "United States"),
+    ("Washington's", "United States", "United States"),
+    ("the Kremlin", "Russia", "Russia"),
+    ("Russian diplomats", "Russia", "Russia"),
+    ("Deputy Foreign Minister Sergei Ryabkov", "Sergei Ryabkov", "Russia"),
+    ("Aleksandar Vucic", "Aleksandar Vučić", "Serbia"),  # accents ignored
+    ("the military governments of Mali and Burkina Faso", "Burkina Faso; Mali", "Burkina Faso; Mali"),
+    ("the Economic Community of West African States", "ECOWAS", "ECOWAS"),
+])
+def test_mentions_resolve_to_actor_and_side(table, mention, actor, side):
+    r = table.resolve(mention)
+    assert (r.actor, r.side, r.known) == (actor, side, True)
+
+
+def test_unknown_mentions_keep_their_text_and_acronyms_match_only_in_capitals(table):
+    assert table.resolve("the Sahel Patriots' Front").actor == "Sahel Patriots' Front"
+    assert not table.resolve("the Sahel Patriots' Front").known
+    assert table.resolve("us").known is False  # "US" is the United States, "us" is a pronoun
+    assert table.resolve("US").side == "United States"
+    assert table.resolve(None) is None and table.resolve("  ") is None
+
+
+def test_find_all_gives_offsets_in_the_text(table):
+    text = "Blinken told Moscow that Kyiv's allies would respond."
+    hits = [(text[s:e], a.name) for s, e, a in table.find_all(text)]
+    assert hits == [("Blinken", "Antony Blinken"), ("Moscow", "Russia"), ("Kyiv's", "Ukraine")]
+
+
+@pytest.mark.parametrize("body, message", [
+    ("actors:\n  A: {type: state, aliases: [Tuareg rebels]}\n  B: {type: state, aliases: [the tuareg Rebels]}\n",
+     "actors.yaml:3: alias 'the tuareg Rebels' of actor 'B' is already a name of actor 'A'"),
+    ("actors:\n  A: {type: state}\n  A: {type: state}\n", "actors.yaml:3: actor or key 'A' repeated (first at line 2)"),
+    ("actors:\n  A: {type: state, side: B}\n", "actors.yaml:2: actor 'A': side 'B' is not an actor in the table"),
+    ("actors:\n  A: {type: state, side: B}\n  B: {type: state, side: A}\n", "the side chain loops"),
+    ("actors:\n  A: {type: country}\n", "actors.yaml:2: actor 'A': type 'country'; choose one of"),
+    ("actors:\n  A: {type: state, alias: [X]}\n", "actors.yaml:2: actor 'A': unknown key(s) alias"),
+    ("actors:\n  A: {type: state, aliases: X}\n", "aliases must be a list of non-empty strings"),
+    ("actors: [A, B]\n", "expected a mapping with the key 'actors'"),
+    ("actors:\n  A: {type: state\n", "not valid YAML"),
+])
+def test_bad_actor_tables_are_clear_errors(tmp_path, body, message):
+    path = tmp_path / "actors.yaml"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(DataError) as e:
+        ActorTable.load(path)
+    assert message in str(e.value)
+
+
+def test_mention_kinds():
+    assert kind("he") == "person" and kind("She") == "person" and kind("the minister") == "person"
+    assert kind("the bloc") == "group" and kind("they") == "group" and kind("the junta") == "group"
+    assert kind("Sergei Ryabkov") is None and kind("the Kremlin") is None and kind("Russian diplomats") is None
+
+
+def test_pronouns_and_roles_resolve_to_the_nearest_compatible_actor(table):
+    text = ("Deputy Foreign Minister Sergei Ryabkov met U.S. officials in Geneva. "
+            "\"There are no plans to move on Ukraine,\" he said. "
+            "Washington sent a warning to Ryabkov. "
+            "It would not negotiate over the heads of Kyiv, the State Department added.")
+    sents, pos = [], 0
+    for piece in ["Deputy Foreign Minister Sergei Ryabkov met U.S. officials in Geneva.",
+                  "\"There are no plans to move on Ukraine,\" he said.",
+                  "Washington sent a warning to Ryabkov.",
+                  "It would not negotiate over the heads of Kyiv, the State Department added."]:
+        start = text.index(piece, pos)
+        sents.append((piece, start))
+        pos = start + len(piece)
+    res = ArticleResolver(table)
+    res.see(*sents[0])
+    res.see(*sents[1])
+    s1 = sents[1][0]
+    spk, tgt = res.stance(s1, sents[1][1], (s1.index("he said"), s1.index("he said") + 2), None)
+    assert spk.actor == "Russia"  # "he" -> Ryabkov (a person, not "U.S." or "Ukraine") -> his side
+    assert (spk.start, spk.end) == (sents[1][1] + s1.index("he said"), sents[1][1] + s1.index("he said") + 2)
+    res.see(*sents[2])
+    s2 = sents[2][0]
+    spk, tgt = res.stance(s2, sents[2][1], (0, 10), (s2.index("Ryabkov"), s2.index("Ryabkov") + 7))
+    assert (spk.actor, tgt.actor) == ("United States", "Russia")
+    res.see(*sents[3])
+    s3 = sents[3][0]
+    spk, tgt = res.stance(s3, sents[3][1], (0, 2), None)
+    assert spk.actor == "United States"  # "It" -> the nearest state (Washington), not the nearer person Ryabkov
+    spk, tgt = res.stance("- NATO must never admit Ukraine;", len(text) + 1, None, None)
+    assert (spk.actor, tgt.actor) == ("United States", None)  # an unattributed item keeps the last speaker
+
+
+def test_span_f1_exact_and_overlap():
+    gold = [(0, 6), (10, 20), None, (5, 9)]
+    pred = [(0, 6), (12, 20), (1, 3), None]
+    m = span_f1(gold, pred)
+    assert m["exact"]["precision"] == pytest.approx(1 / 3) and m["exact"]["recall"] == pytest.approx(1 / 3)
+    assert m["overlap"]["precision"] == pytest.approx(2 / 3) and m["overlap"]["recall"] == pytest.approx(2 / 3)
+
+
+def test_span_report_compares_sides_through_the_table(table):
+    recs = [{"text": "Blinken warned Moscow.", "label": "threat", "speaker": "United States", "target": "Russia",
+             "speaker_span": [0, 7], "target_span": [15, 21]},
+            {"text": "Ryabkov rejected the offer.", "label": "rejection", "speaker": "Sergei Ryabkov",
+             "target": "United States", "speaker_span": [0, 7], "target_span": None}]
+    perfect = [{"speaker": (0, 7), "target": (15, 21)}, {"speaker": (0, 7), "target": None}]
+    wrong = [{"speaker": (15, 21), "target": (0, 7)}, {"speaker": None, "target": (9, 17)}]
+    good = span_report(table, recs, perfect, n_boot=0)
+    bad = span_report(table, recs, wrong, n_boot=0)
+    assert good["speaker"]["actor"]["accuracy"] == 1.0 and good["target"]["actor"]["accuracy"] == 1.0
+    assert good["speaker"]["exact"]["f1"] == 1.0
+    assert bad["speaker"]["actor"]["accuracy"] == 0.0 and bad["target"]["actor"]["accuracy"] == 0.0
+
+
+def test_article_actor_scores_count_found_stances_and_event_recall(table):
+    gold = [{"label": "threat", "speaker": "Antony Blinken", "target": "Russia"},
+            {"label": "demand", "speaker": "Russia", "target": "United States"},
+            {"label": "rejection", "speaker": "Russia", "target": ""}]
+    rows = [{"label": "threat", "speaker_actor": "United States", "target_actor": "Russia"},
+            {"label": "threat", "speaker_actor": "Russia", "target_actor": "Ukraine"},
+            {"label": "other", "speaker_actor": None, "target_actor": None}]
+    m = article_actor_scores(table, list(zip(gold, rows)), n_gold_stance=4, n_boot=0)
+    assert m["found_as_stance"] == 2
+    assert m["speaker"]["actor"]["accuracy"] == 1.0 and m["target"]["actor"]["accuracy"] == 0.5
+    assert m["speaker"]["event_recall"] == 0.25  # only the first has the right label too, out of 4
+
+
+def test_article_dyads_and_periods():
+    rows = [{"sentence_index": i, "label": lab, "speaker_actor": s, "target_actor": t}
+            for i, (lab, s, t) in enumerate([("threat", "Russia", "Ukraine"), ("threat", "Russia", "Ukraine"),
+                                             ("demand", "Ukraine", None), ("other", None, None)])]
+    assert article_dyads(rows) == [{"speaker": "Russia", "target": "Ukraine", "label": "threat", "count": 2},
+                                   {"speaker": "Ukraine", "target": None, "label": "demand", "count": 1}]
+    assert period_of("2022-01-10", "week", "x") == "2022-W02"
+    assert period_of("2022-01-10T08:00:00Z", "month", "x") == "2022-01"
+    with pytest.raises(DataError, match="x: date '10/01/2022' is not an ISO date"):
+        period_of("10/01/2022", "day", "x")
+    with pytest.raises(DataError, match="x: no date"):
+        period_of(None, "day", "x")
+
+
+def test_aggregate_counts_dyads_across_files_by_month(tmp_path):
+    def scores(path, article, date, dyads):
+        rows = [{"article_id": article, "sentence_index": i, "text": f"s{i}", "label": lab, "date": date,
+                 "speaker_actor": s, "target_actor": t} for i, (lab, s, t) in enumerate(dyads)]
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+        return path
+
+    a = scores(tmp_path / "a.jsonl", "a1", "2022-01-10", [("threat", "Russia", "Ukraine"), ("other", None, None)])
+    b = scores(tmp_path / "b.jsonl", "b1", "2022-01-20", [("threat", "Russia", "Ukraine")])
+    c = scores(tmp_path / "c.jsonl", "c1", "2022-02-02", [("threat", "Russia", "Ukraine")])
+    items = aggregate([a, b, c], by="month")
+    assert [(i["period"], i["count"], i["articles"]) for i in items] == [("2022-01", 2, 2), ("2022-02", 1, 1)]
+    assert aggregate([a, b, c])[0]["count"] == 3
+    out = write_dyads(items, tmp_path / "dyads.csv")
+    assert out.read_text(encoding="utf-8").splitlines()[0].startswith("period,speaker,target,label,count")
+    plain = tmp_path / "plain.jsonl"
+    plain.write_text(json.dumps({"article_id": "x", "sentence_index": 0, "label": "threat"}) + "\n")
+    with pytest.raises(DataError, match="no speaker_actor column"):
+        aggregate([plain])
+
+
+# ---- the tagger, trained and used through the commands (tiny random encoder: behaviour, not accuracy) ----
+
+def _with_spans(records):
+    """The tiny records with their first word marked as the speaker and a named target where one is known."""
+    out = []
+    for r in records:
+        r = dict(r)
+        if r["label"] != "other":
+            first = r["text"].split()[0].strip(",.\"")
+            r["speaker_span"] = [0, len(first)]
+            r["target_span"] = None
+            for name in ("Kyiv", "Manila", "Minsk", "allies", "employers"):
+                if name in r["text"][len(first):]:
+                    s = r["text"].index(name, len(first))
+                    r["target_span"] = [s, s + len(name)]
+        out.append(r)
+    return out
+
+
+@pytest.fixture(scope="module")
+def actor_run(tmp_path_factory, tiny_bert):
+    from conftest import make_records, write_jsonl
+
+    from communique.config import config_from_dict
+    from communique.train import train
+
+    d = tmp_path_factory.mktemp("actor-data")
+    table = d / "actors.yaml"
+    table.write_text(TABLE, encoding="utf-8")
+    files = {name: write_jsonl(d / f"{name}.jsonl", _with_spans(make_records(prefix, groups)))
+             for name, prefix, groups in (("train", "tr", ("alpha", "beta")), ("dev", "dv", ("gamma", "delta")),
+                                          ("test", "te", ("eps", "zeta")))}
+    cfg = config_from_dict({
+        "model": {"family": "tfidf", "actors": True, "actor_table": str(table), "actor_encoder": str(tiny_bert),
+                  "max_length": 32, "actor_epochs": 1},
+        "data": {"train": [str(files["train"])], "dev": [str(files["dev"])], "test": [str(files["test"])],
+                 "challenge": "", "articles": ""},
+        "training": {"epochs": 1, "batch_size": 8, "seed": 0}})
+    return train(cfg, out_dir=tmp_path_factory.mktemp("runs") / "actors"), files
+
+
+def test_training_with_actors_saves_the_tagger_and_a_copy_of_the_table(actor_run):
+    run, _ = actor_run
+    assert (run / "model" / "actors" / "actors.yaml").read_text(encoding="utf-8") == TABLE
+    assert (run / "model" / "actors" / "tagger.json").is_file()
+    metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
+    assert set(metrics["actors"]["dev"]) == {"tagger", "rule_baseline"}
+    assert not (run / "checkpoints-actors").exists()
+
+
+def test_tagger_spans_are_whole_words_inside_the_text(actor_run):
+    from communique.models import load_model
+
+    model = load_model(actor_run[0])
+    texts = ["Moscow pledged it would not attack Kyiv.", "Washington's envoy demanded an immediate ceasefire."]
+    for text, found in zip(texts, model.actors_.tagger.spans(texts)):
+        assert set(found) == {"speaker", "target"}
+        for span in found.values():
+            if span is not None:
+                s, e = span
+                assert 0 <= s < e <= len(text)
+                assert (s == 0 or not text[s - 1].isalnum()) and (e == len(text) or not text[e].isalnum())
+
+
+def test_score_with_actors_adds_the_columns_and_the_summary_dyads(actor_run, tmp_path):
+    from communique.actors import ACTOR_COLUMNS
+    from communique.score import score
+
+    run, _ = actor_run
+    inp = tmp_path / "in.jsonl"
+    inp.write_text(json.dumps({"id": "a1", "date": "2022-01-10", "speaker": "kept from the input",
+                               "text": "Moscow warned Kyiv of a crushing response. Talks were held on Monday."}) + "\n",
+                   encoding="utf-8")
+    out, summary = tmp_path / "scores.jsonl", tmp_path / "summary.jsonl"
+    score([str(inp)], run, out, summary=summary, progress=False)
+    rows = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    for r in rows:
+        assert set(ACTOR_COLUMNS) <= set(r)
+        assert r["input_speaker"] == "kept from the input"
+        if r["label"] == "other":
+            assert all(r[c] is None for c in ACTOR_COLUMNS)
+        elif r["speaker"] is not None:  # offsets are in the article and point at the mention
+            assert r["text"][r["speaker_start"] - r["start"]:r["speaker_end"] - r["start"]] == r["speaker"]
+    item = json.loads(summary.read_text(encoding="utf-8"))
+    stance = [r for r in rows if r["speaker_actor"]]
+    assert sum(d["count"] for d in item["dyads"]) == len(stance)
+
+
+def test_dyads_command_and_evaluate_report_actors(actor_run, tmp_path, monkeypatch):
+    from communique.cli import main
+    from communique.evaluate import evaluate
+
+    run, files = actor_run
+    scores = tmp_path / "s.jsonl"
+    rows = [{"article_id": "a", "sentence_index": 0, "text": "x", "label": "threat", "date": "2022-03-04",
+             "speaker_actor": "Russia", "target_actor": "Ukraine"}]
+    scores.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert main(["dyads", str(scores), "--out", str(tmp_path / "d.jsonl"), "--by", "week"]) == 0
+    assert json.loads((tmp_path / "d.jsonl").read_text())["period"] == "2022-W09"
+    assert main(["dyads", str(scores), "--out", str(tmp_path / "d.jsonl")]) == 2  # exists: needs --force
+    result = evaluate(run, n_boot=10)
+    rep = result["actors"]["tagger"]
+    n_stance = sum(1 for line in files["test"].read_text().splitlines() if json.loads(line)["label"] != "other")
+    assert rep["sentences"] == n_stance and rep["speaker"]["actor"]["n"] == n_stance
+    assert result["actors"]["rule_baseline"]["speaker"]["exact"]["f1"] >= 0.0
+
+
+def test_without_actors_scores_have_no_actor_columns(tiny_data, tmp_path):
+    from conftest import tiny_config
+
+    from communique.score import score
+    from communique.train import train
+
+    run = train(tiny_config(tiny_data, "tfidf"), out_dir=tmp_path / "run")
+    inp = tmp_path / "in.jsonl"
+    inp.write_text(json.dumps({"id": "a1", "text": "Moscow warned Kyiv of a crushing response."}) + "\n")
+    score([str(inp)], run, tmp_path / "s.jsonl", summary=tmp_path / "sum.jsonl", progress=False)
+    row = json.loads((tmp_path / "s.jsonl").read_text().splitlines()[0])
+    assert "speaker_actor" not in row and "dyads" not in json.loads((tmp_path / "sum.jsonl").read_text())
+
+
+def test_a_span_outside_its_text_stops_training_with_file_and_line(tmp_path, tiny_bert):
+    from conftest import make_records, write_jsonl
+
+    from communique.config import config_from_dict
+    from communique.train import train
+
+    table = tmp_path / "actors.yaml"
+    table.write_text(TABLE, encoding="utf-8")
+    recs = _with_spans(make_records("tr"))
+    recs[0]["speaker_span"] = [0, 500]
+    train_file = write_jsonl(tmp_path / "train.jsonl", recs)
+    cfg = config_from_dict({"model": {"family": "tfidf", "actors": True, "actor_table": str(table)},
+                            "data": {"train": [str(train_file)], "dev": [str(train_file)], "challenge": "",
+                                     "articles": ""}})
+    with pytest.raises(DataError, match=r"train.jsonl:1: speaker_span: span \[0, 500\] is not \[start, end\)"):
+        train(cfg, out_dir=tmp_path / "run")
+    assert not (tmp_path / "run").exists()
