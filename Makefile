@@ -37,13 +37,16 @@ demo: demo-quick
 	$(BIN)/communique evaluate $(RUN) --split test
 	$(BIN)/communique score data/articles --model $(RUN) --out $(OUT)/scores.jsonl \
 		--summary $(OUT)/summary.jsonl --force
-	$(BIN)/communique report $(RUN)
+	$(BIN)/communique dyads $(OUT)/scores.jsonl --metadata data/articles/metadata.csv --by month \
+		--out $(OUT)/dyads.csv --force
+	$(BIN)/communique report $(RUN) --scores $(OUT)/scores.jsonl --metadata data/articles/metadata.csv
 	@echo
 	@echo "== demo finished =="
 	@echo "run directory:   $(RUN)  (config.yaml, env.json, model/, metrics.json, MODEL_CARD.md, train.log)"
 	@echo "test evaluation: $(RUN)/eval/test  (metrics.json, report.txt, predictions.jsonl, confusion.png)"
 	@echo "report:          $(RUN)/report"
 	@echo "article scores:  $(OUT)/scores.jsonl   per-article summary: $(OUT)/summary.jsonl"
+	@echo "who to whom:     $(OUT)/dyads.csv  (speaker, target, stance, count per month)"
 
 test: setup
 	$(PY) -m pytest -q

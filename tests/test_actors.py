@@ -332,3 +332,41 @@ def test_a_span_outside_its_text_stops_training_with_file_and_line(tmp_path, tin
     with pytest.raises(DataError, match=r"train.jsonl:1: speaker_span: span \[0, 500\] is not \[start, end\)"):
         train(cfg, out_dir=tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+def test_pairs_surnames_and_datelines(table):
+    from communique.actors.tagger import _dateline, _word_bounds
+
+    res = ArticleResolver(table)
+    text = "Blinken met Ryabkov in Geneva on Monday."
+    res.see(text, 0)
+    spk, tgt = res.stance("Both sides agreed to keep talking.", 50, (0, 10), None)
+    assert spk.actor == "Russia; United States"  # "both sides": the last two sides named
+    unknown = ActorTable.from_dict({"actors": {"Julie Su": {"type": "individual", "side": "US"},
+                                               "US": {"type": "state"}}})
+    res = ArticleResolver(unknown)
+    res.see("Acting Labor Secretary Julie Su joined the talks.", 0)
+    spk, _ = res.stance("Ms. Su urged both sides to settle.", 60, (0, 6), None)
+    assert spk.actor == "US"  # the surname of the person named earlier in the article
+    lead = "ABUJA, July 30 - West African leaders gave the junta a week."
+    assert _dateline(lead, (0, 5)) and not _dateline(lead, (16, 34))
+    assert _word_bounds("the U.S. said", 4, 6) == (4, 8)  # an abbreviation is never cut after its first dot
+    glued = ActorTable.from_dict({"actors": {"Guy Philippe": {"type": "individual", "aliases": ["Philippe"]}}})
+    assert not glued.resolve("union leader Philippe Martinez").known  # "Philippe" is part of another name
+    assert glued.resolve("President Philippe").actor == "Guy Philippe"
+
+
+def test_aggregate_takes_dates_from_metadata(tmp_path):
+    rows = [{"article_id": "a1", "sentence_index": 0, "text": "s", "label": "demand", "speaker_actor": "EU",
+             "target_actor": "Serbia"}]
+    scores = tmp_path / "s.jsonl"
+    scores.write_text(json.dumps(rows[0]) + "\n", encoding="utf-8")
+    meta = tmp_path / "meta.csv"
+    meta.write_text("article_id,date\na1,2023-05-31\n", encoding="utf-8")
+    assert aggregate([scores], by="month", metadata=meta)[0]["period"] == "2023-05"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,date\na1,2023-05-31\n", encoding="utf-8")
+    with pytest.raises(DataError, match="bad.csv: no column article_id"):
+        aggregate([scores], by="month", metadata=bad)
+    with pytest.raises(DataError, match="s.jsonl row 1 \\(article a1\\): no date"):
+        aggregate([scores], by="month")

@@ -107,3 +107,31 @@ def test_report_draws_learning_curve_when_log_history_exists(run, tmp_path):
     text = write_report(copy).read_text()
     assert "## Training\n\n![train loss and dev macro-F1 per epoch](learning_curve.png)" in text
     assert (copy / "report" / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def _actor_scores(path, with_actors=True):
+    """Scores rows as a run with actors writes them: two articles, three stance sentences, dated."""
+    rows = []
+    for aid, date, dyads in (("a1", "2022-01-10", [("threat", "Russia", "Ukraine"), ("demand", "Russia", None)]),
+                             ("a2", "2022-02-14", [("threat", "Russia", "Ukraine"), ("other", None, None)])):
+        for i, (label, s, t) in enumerate(dyads):
+            row = {"article_id": aid, "sentence_index": i, "start": 0, "end": 9, "text": f"{aid} sentence {i}",
+                   "label": label, "confidence": 0.9, "status": "ok", "date": date}
+            if with_actors:
+                row.update(speaker=s and "Moscow", speaker_start=s and 0, speaker_end=s and 6, speaker_actor=s,
+                           target=t, target_start=None, target_end=None, target_actor=t)
+            rows.append(row)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_report_draws_the_dyads_of_scores_with_actors(run, tmp_path):
+    from communique.errors import DataError
+
+    text = write_report(run, out_dir=tmp_path / "r", scores=_actor_scores(tmp_path / "s.jsonl")).read_text()
+    assert (tmp_path / "r" / "dyad_network.png").is_file() and (tmp_path / "r" / "dyad_timeline.png").is_file()
+    section = text.split("## Dyads in the scored articles")[1]
+    assert "| Russia → Ukraine | 0 | 2 | 0 | 0 | 2 | 2 |" in section  # two threats in two articles
+    assert "| Russia → (none named) | 0 | 0 | 1 | 0 | 1 | 1 |" in section
+    with pytest.raises(DataError, match="no actor columns"):
+        write_report(run, out_dir=tmp_path / "r2", scores=_actor_scores(tmp_path / "p.jsonl", with_actors=False))

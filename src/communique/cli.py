@@ -101,7 +101,7 @@ def cmd_dyads(a: argparse.Namespace) -> None:
     check_distinct({"--out": out}, a.scores)
     if out.exists() and not a.force:
         raise CommuniqueError(f"{out}: already exists; pass --force to overwrite it")
-    items = aggregate(a.scores, by=a.by, date_field=a.date_field)
+    items = aggregate(a.scores, by=a.by, date_field=a.date_field, metadata=a.metadata)
     write_dyads(items, out)
     print(f"{len(items)} dyads ({sum(i['count'] for i in items)} stance sentences) written to {out}")
 
@@ -128,7 +128,8 @@ def cmd_cv(a: argparse.Namespace) -> None:
 def cmd_report(a: argparse.Namespace) -> None:
     from .report import write_report
 
-    path = write_report(a.run, split=a.split, fmt=a.format, out_dir=a.out, k_errors=a.errors)
+    path = write_report(a.run, split=a.split, fmt=a.format, out_dir=a.out, k_errors=a.errors, scores=a.scores,
+                        metadata=a.metadata)
     print(f"report written to {path}")
 
 
@@ -267,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     dy.add_argument("--out", required=True, help="output file (.jsonl or .csv)")
     dy.add_argument("--by", choices=("day", "week", "month"), help="count per period of each article's date")
     dy.add_argument("--date-field", default="date", help="the date column carried from the input (default: date)")
+    dy.add_argument("--metadata", help="per-article CSV with article_id and the date column, for scores without dates")
     dy.add_argument("--force", action="store_true", help="overwrite an existing --out")
     dy.set_defaults(func=cmd_dyads)
 
@@ -305,6 +307,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--split", default="test", help="evaluation to report: RUN/eval/SPLIT (default test)")
     r.add_argument("--format", choices=("md", "html"), default="md", help="report format (default md)")
     r.add_argument("--out", help="output directory (default RUN/report)")
+    r.add_argument("--scores", help="a scores file made with this run (with actors): adds the dyads, their "
+                                    "network and timeline")
+    r.add_argument("--metadata", help="per-article CSV with article_id and date, for the dyad timeline")
     r.add_argument("--errors", type=int, default=10, help="most confident errors to list (default 10)")
     r.set_defaults(func=cmd_report)
 

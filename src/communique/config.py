@@ -48,7 +48,7 @@ class ModelConfig:
                              "scores then carry speaker and target actors")
     actor_table: str = _f("data/actors.yaml", "actor table (aliases, types, sides); copied into the run")
     actor_encoder: str = _f(MINILM, "hub id or local path of the tagger's encoder (any family may carry actors)")
-    actor_epochs: float = _f(4.0, "maximum epochs of the tagger (early stopping on dev tag F1)", min=0.01)
+    actor_epochs: float = _f(3.0, "maximum epochs of the tagger (early stopping on dev tag F1)", min=0.01)
 
 
 @dataclass

@@ -12,7 +12,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -77,4 +78,36 @@ def article_dyads(scores: pd.DataFrame, article_id: str) -> pd.DataFrame:
     return s[[c for c in cols if c in s]].reset_index(drop=True)
 
 
-__all__ = ["NO_TARGET", "article_dyads", "dyad_table", "dyad_timeline", "has_actors", "stance_rows"]
+def actor_metrics_table(result: Mapping[str, Any]) -> pd.DataFrame | None:
+    """Speaker and target scores of an evaluation (``communique evaluate`` on a run with actors): span F1 and
+    actor accuracy with its interval, for the tagger and the rule baseline on the labelled sentences and end
+    to end on the gold articles; None when the evaluation has no actors."""
+    rows = {}
+    for name, part in (result.get("actors") or {}).items():
+        if isinstance(part, Mapping) and "speaker" in part:
+            rows[f"sentences: {name}"] = part
+    arts = (result.get("articles") or {}).get("actors")
+    if arts:
+        rows["gold articles, end to end"] = arts
+    if not rows:
+        return None
+    table = {}
+    for name, part in rows.items():
+        line: dict[str, Any] = {}
+        for role in ("speaker", "target"):
+            m = part[role]
+            if "exact" in m:
+                line[f"{role} exact F1"] = m["exact"]["f1"]
+                line[f"{role} overlap F1"] = m["overlap"]["f1"]
+            a = m["actor"]
+            line[f"{role} actor acc."] = a["accuracy"]
+            line[f"{role} 95% CI"] = f"{a['ci'][0]:.3f}-{a['ci'][1]:.3f}" if a["ci"][0] == a["ci"][0] else ""
+            line[f"{role} n"] = a["n"]
+        table[name] = line
+    out = pd.DataFrame.from_dict(table, orient="index")
+    out.index.name = "who to whom"
+    return out
+
+
+__all__ = ["NO_TARGET", "actor_metrics_table", "article_dyads", "dyad_table", "dyad_timeline", "has_actors",
+           "stance_rows"]

@@ -187,7 +187,8 @@ def articles_table(result: Mapping[str, Any]) -> pd.DataFrame | None:
     arts = result.get("articles")
     if not arts:
         return None
-    table = pd.DataFrame.from_dict({k: v for k, v in arts.items() if isinstance(v, Mapping)}, orient="index")
+    table = pd.DataFrame.from_dict({k: arts[k] for k in ("segmentation", "classification") if k in arts},
+                                   orient="index")
     table.attrs = {k: v for k, v in arts.items() if not isinstance(v, Mapping)}
     table.index.name = "task"
     return table

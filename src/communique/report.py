@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from . import dyad_tables as dt
 from . import inspect as ci
 from .rundir import require_run
 
@@ -72,7 +73,7 @@ def run_figures(result: Mapping[str, Any], title: str = "",
 
 
 def report_blocks(name: str, result: Mapping[str, Any], split: str, figures: Sequence[str],
-                  errors: pd.DataFrame | None = None, note: str = "") -> list[Block]:
+                  errors: pd.DataFrame | None = None, note: str = "", dyads: pd.DataFrame | None = None) -> list[Block]:
     """The report's content, independent of the output format."""
     o = result["overall"]
     blocks: list[Block] = [("h", 1, f"Run report: {name}"),
@@ -101,6 +102,19 @@ def report_blocks(name: str, result: Mapping[str, Any], split: str, figures: Seq
     if articles is not None:
         counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in articles.attrs.items())
         blocks += [("h", 2, "Gold articles"), *([("p", counts + ".")] if counts else []), ("table", articles)]
+    actors = dt.actor_metrics_table(result)
+    if actors is not None:
+        blocks += [("h", 2, "Who to whom"), ("p", "Speaker and target: span F1 and actor accuracy (the side the "
+                                                  "mention resolves to through the actor table)."),
+                   ("table", actors)]
+    if dyads is not None:
+        shown = dyads.drop(columns="example").head(20)
+        shown.index = pd.Index([f"{s} → {t}" for s, t in shown.index], name="speaker → target")
+        blocks += [("h", 2, "Dyads in the scored articles"), ("table", shown)]
+        for stem, alt in (("dyad_network", "who to whom: the dyad network"),
+                          ("dyad_timeline", "stances per dyad over time")):
+            if stem in figures:
+                blocks.append(("img", f"{stem}.png", alt))
     if errors is not None:
         blocks.append(("h", 2, "Most confident errors"))
         blocks.append(("table", errors) if len(errors) else ("p", "No errors."))
@@ -144,8 +158,21 @@ def to_html(blocks: Sequence[Block]) -> str:
             f"<style>{style}</style></head><body>\n" + "\n".join(out) + "\n</body></html>\n")
 
 
+def dyad_figures(scores: pd.DataFrame, by: str = "month") -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The dyad table of scores made with actors, and its figures: the network and the timeline per dyad
+    (the timeline only where the scores have dates)."""
+    from . import plots
+
+    dyads = dt.dyad_table(scores)
+    figs = {"dyad_network": plots.plot_dyad_network(dyads)}
+    timeline = dt.dyad_timeline(scores, by=by)
+    if timeline is not None and not timeline.empty:
+        figs["dyad_timeline"] = plots.plot_dyad_timeline(timeline)
+    return dyads, figs
+
+
 def write_report(run_dir: str | Path, split: str = "test", fmt: str = "md", out_dir: str | Path | None = None,
-                 k_errors: int = 10) -> Path:
+                 k_errors: int = 10, scores: str | Path | None = None, metadata: str | Path | None = None) -> Path:
     """Write the figures (PNG) and ``report.md`` (or ``report.html``) for a run.
 
     Uses ``RUN/eval/SPLIT/`` from ``communique evaluate``; without it, falls back to the dev
@@ -157,6 +184,8 @@ def write_report(run_dir: str | Path, split: str = "test", fmt: str = "md", out_
         fmt: ``md`` or ``html``.
         out_dir: where to write (default ``RUN/report``).
         k_errors: how many of the most confident errors to list.
+        scores: a scores file made with this run (with actors): adds its dyads, the network and the timeline.
+        metadata: per-article CSV with ``article_id`` and ``date`` for the timeline, when the scores lack dates.
     Returns:
         the path of the report file.
     """
@@ -183,10 +212,19 @@ def write_report(run_dir: str | Path, split: str = "test", fmt: str = "md", out_
         split = "dev"
     log_history = (saved.get("training") or {}).get("log_history")  # transformer runs: the Trainer's
     figures = run_figures(result, title=f"{run_dir.name} on {split}", log_history=log_history)
+    dyads = None
+    if scores is not None:
+        from .errors import DataError
+
+        frame = ci.load_scores(scores, metadata=metadata)
+        if not dt.has_actors(frame):
+            raise DataError(f"{scores}: no actor columns; score with a run trained with model.actors: true")
+        dyads, more = dyad_figures(frame)
+        figures.update(more)
     for stem, fig in figures.items():
         fig.savefig(out / f"{stem}.png", dpi=110, bbox_inches="tight")
         plt.close(fig)
-    blocks = report_blocks(run_dir.name, result, split, list(figures), errors, note)
+    blocks = report_blocks(run_dir.name, result, split, list(figures), errors, note, dyads)
     path = out / f"report.{fmt}"
     path.write_text(to_markdown(blocks) if fmt == "md" else to_html(blocks), encoding="utf-8")
     return path

@@ -58,12 +58,34 @@ def period_of(value: Any, by: str, where: str) -> str:
     return f"{day.year}-{day.month:02d}"
 
 
-def aggregate(files: Sequence[str | Path], by: str | None = None, date_field: str = "date") -> list[dict[str, Any]]:
-    """Count dyads over scored files (each article's rows contiguous, as ``communique score`` writes them)."""
+def read_dates(metadata: str | Path, date_field: str = "date") -> dict[str, str]:
+    """Article id -> date from a per-article CSV (``article_id`` and ``date_field`` columns)."""
+    import csv
+
+    path = Path(metadata)
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            missing = [c for c in ("article_id", date_field) if c not in (reader.fieldnames or [])]
+            if missing:
+                raise DataError(f"{path}: no column {', '.join(missing)}; the metadata needs article_id and {date_field}")
+            return {row["article_id"]: row[date_field] for row in reader}
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such metadata file") from None
+
+
+def aggregate(files: Sequence[str | Path], by: str | None = None, date_field: str = "date",
+              metadata: str | Path | None = None) -> list[dict[str, Any]]:
+    """Count dyads over scored files (each article's rows contiguous, as ``communique score`` writes them).
+
+    With ``by``, each article's date comes from its rows' ``date_field`` column, else from ``metadata``
+    (a per-article CSV with ``article_id`` and ``date_field``).
+    """
     from ..score import _iter_rows
 
     if by is not None and by not in PERIODS:
         raise DataError(f"--by {by!r}: choose one of {', '.join(PERIODS)}")
+    dates = read_dates(metadata, date_field) if metadata else {}
     counts: Counter = Counter()
     articles: dict[tuple, set] = {}
     example: dict[tuple, dict[str, Any]] = {}
@@ -77,7 +99,8 @@ def aggregate(files: Sequence[str | Path], by: str | None = None, date_field: st
             d = _dyad(row)
             if d is None:
                 continue
-            period = period_of(row.get(date_field), by, f"{path} row {n} (article {row.get('article_id')})") if by else None
+            date = row.get(date_field) or dates.get(str(row.get("article_id")))
+            period = period_of(date, by, f"{path} row {n} (article {row.get('article_id')})") if by else None
             k = (period, *d)
             counts[k] += 1
             articles.setdefault(k, set()).add(row.get("article_id"))

@@ -2,11 +2,12 @@
 
 Within one article, a mention that names nobody by itself (a pronoun, or a role such as "the
 spokesman" or "the junta") takes the nearest earlier named actor of a compatible kind: people for
-"he", "she", "the minister"; states, groups and bodies for "it", "they", "the bloc". Candidates
+"he", "she", "the minister"; states, groups and bodies for "it", "they", "the bloc"; "both sides"
+and "the two governments" take the last two sides named. Candidates
 are the actor-table names found anywhere earlier in the article and the speakers and targets
 already resolved. A stance sentence whose speaker is not named at all (a quotation continued, the
 items of a list of demands) keeps the previous stance sentence's speaker; its target too, when
-neither is named.
+neither is named. An unknown surname ("Ms. Su") takes the earlier named person it ends ("Julie Su").
 """
 
 from __future__ import annotations
@@ -30,19 +31,26 @@ GROUP_ROLES = {"union", "group", "bloc", "alliance", "movement", "party", "junta
 _WORDS = re.compile(r"[A-Za-z][A-Za-z'-]*")
 
 
+PAIRS = {"both": 2, "two": 2, "three": 3}  # "both sides", "the two governments", "the three leaders"
+
+
 def kind(mention: str) -> str | None:
-    """"person" or "group" for a mention that needs an antecedent, None for one that names itself."""
+    """"person" or "group" for a mention that needs an antecedent, "pair" for one that names several
+    ("both sides", "the two capitals"), None for one that names itself."""
     text = _clean(mention)
     words = _WORDS.findall(text)
     if not words:
         return None
     low = [w.lower() for w in words]
+    if low[0] in PAIRS and len(low) > 1 and not any(w[0].isupper() for w in words[1:]):
+        return "pair"
     if len(low) == 1 and low[0] in PERSON_PRONOUNS:
         return "person"
     if len(low) == 1 and low[0] in GROUP_PRONOUNS:
         return "group"
-    if any(w[0].isupper() for w in words):  # a capitalised word: a name (known or not) that speaks for itself
-        return None
+    if any(w[0].isupper() for w in words[1:]) or (len(words) == 1 and words[0][0].isupper()
+                                                  and low[0] not in PERSON_ROLES | GROUP_ROLES):
+        return None  # a capitalised word past the first: a name (known or not) that speaks for itself
     if set(low) & PERSON_ROLES:
         return "person"
     if set(low) & GROUP_ROLES:
@@ -78,7 +86,18 @@ class ArticleResolver:
             self.candidates.append((offset + s, Resolved(text, actor.name, actor.side, actor.type, True)))
 
     def _resolve(self, mention: str, at: int, exclude: str | None = None) -> Resolved:
-        need = kind(mention)
+        found = self.table.resolve(mention)
+        need = None if found is not None and found.known else kind(mention)  # "the Sudanese army" names itself
+        if need == "pair":  # the last N distinct single sides named before the mention
+            n = PAIRS[_WORDS.findall(_clean(mention))[0].lower()]
+            sides: list[str] = []
+            for pos, c in sorted(self.candidates, key=lambda pc: pc[0], reverse=True):
+                if pos < at and "; " not in c.side and c.side not in sides:
+                    sides.append(c.side)
+                if len(sides) == n:
+                    joined = "; ".join(sorted(sides))
+                    return Resolved(mention, joined, joined, "group", True)
+            need = "group"
         if need is not None:
             earlier = [c for pos, c in sorted(self.candidates, key=lambda pc: pc[0]) if pos < at and c.side != exclude]
             for cand in reversed(earlier):
@@ -86,7 +105,12 @@ class ArticleResolver:
                     return cand
             if earlier:  # no compatible kind: the nearest named actor of any kind
                 return earlier[-1]
-        return self.table.resolve(mention)
+        if found is not None and not found.known:  # "Ms. Su" after "Labor Secretary Julie Su": the same person
+            last = _WORDS.findall(_clean(mention))[-1:] if _WORDS.findall(_clean(mention)) else []
+            for pos, cand in sorted(self.candidates, key=lambda pc: pc[0], reverse=True):
+                if pos < at and cand.type == "individual" and last and cand.actor.split()[-1] == last[0]:
+                    return cand
+        return found
 
     def stance(self, text: str, offset: int, speaker: tuple[int, int] | None,
                target: tuple[int, int] | None) -> tuple[Mention, Mention]:

@@ -63,7 +63,7 @@ def _fold(text: str) -> str:
 def _clean(text: str) -> str:
     """A mention as a name: whitespace collapsed, no leading "the", no possessive or edge punctuation."""
     text = " ".join(_fold(text).split()).strip(" ,;:\"'“”()[]")
-    text = re.sub(r"^(?:the|The|THE)\s+", "", text)
+    text = re.sub(r"^(?:the|The|THE|Mr\.?|Ms\.?|Mrs\.?|Dr\.?)\s+", "", text)
     text = re.sub(r"(?:'s|')$", "", text)
     return text.strip(" ,;:\"'")
 
@@ -73,6 +73,22 @@ def key(text: str) -> str:
     text = _clean(text)
     letters = [c for c in text if c.isalpha()]
     return text if letters and all(c.isupper() for c in letters) else text.casefold()
+
+
+_TITLES = {"president", "minister", "prime", "foreign", "defence", "defense", "secretary", "general", "gen", "chief",
+           "leader", "spokesman", "spokeswoman", "ambassador", "envoy", "commander", "chancellor", "premier", "king",
+           "queen", "deputy", "vice", "senator", "governor", "mayor", "judge", "mr", "ms", "mrs", "dr", "executive"}
+
+
+def _inside_other_name(text: str, hit: tuple[int, int, Actor]) -> bool:
+    """True for a one-word name of a person glued to another capitalised word that is not a title: "Philippe"
+    in "Philippe Martinez" is not Guy Philippe, "Henry" in "Henry Puna" is not Ariel Henry."""
+    s, e, actor = hit
+    if actor.type != "individual" or " " in text[s:e].strip():
+        return False
+    before = re.search(r"([A-Z][\w.'-]*)\s+$", text[:s])
+    after = re.match(r"\s+([A-Z][\w'-]*)", text[e:])
+    return any(m and m.group(1).strip(".").lower() not in _TITLES for m in (before, after))
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -209,7 +225,7 @@ class ActorTable:
     def _best_inside(self, mention: str) -> Actor | None:
         """The actor a longer mention names: the person it names (their side is the most specific:
         "Russian Foreign Minister Sergei Lavrov" is Lavrov), else the first actor named in it."""
-        hits = self.find_all(mention)
+        hits = [h for h in self.find_all(mention) if not _inside_other_name(mention, h)]
         if not hits:
             return None
         people = [a for _, _, a in hits if a.type == "individual"]
@@ -221,7 +237,7 @@ class ActorTable:
             return None
         actor = self.lookup(mention)
         if actor is None:
-            parts = [p for p in re.split(r",\s*|\s+(?:and|&)\s+", _clean(mention)) if p.strip()]
+            parts = [p for p in re.split(r",\s*|\s+(?:and|or|&)\s+", _clean(mention)) if p.strip()]
             if len(parts) > 1:
                 found = [self.lookup(p) or self._best_inside(p) for p in parts]
                 if all(found) and len({a.side for a in found}) > 1:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -55,11 +56,21 @@ def _word_bounds(text: str, start: int, end: int) -> Span | None:
         end -= 1
     if start >= end:
         return None
+    abbreviation = re.match(r"(?:[A-Z]\.){2,}", text[start:])  # "U.S.", "U.N.": never cut after the first dot
+    if abbreviation:
+        end = max(end, start + abbreviation.end())
     while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
         start -= 1
     while end < len(text) and text[end].isalnum() and text[end - 1].isalnum():
         end += 1
     return start, end
+
+
+def _dateline(text: str, span: Span) -> bool:
+    """A place in capitals opening a lead sentence ("ABUJA, July 30 (Reuters) -"): a dateline, not a speaker."""
+    s, e = span
+    word = text[s:e]
+    return s == 0 and len(word) > 3 and word.isupper() and text[e:e + 1] == ","
 
 
 class ActorTagger:
@@ -179,6 +190,8 @@ class ActorTagger:
                             j += 1
                         score = float(np.mean(probs[k:j, bi] + probs[k:j, ii]))
                         span = _word_bounds(text, offsets[k][0], offsets[j - 1][1])
+                        if span is not None and _dateline(text, span):
+                            span = None
                         if span is not None and score > best_score:
                             best, best_score = span, score
                         k = j
