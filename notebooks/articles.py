@@ -30,16 +30,15 @@ k = 3  # top sentences per label
 import pandas as pd
 from IPython.display import HTML, display
 
-import communique.dyad_tables as dt
-import communique.inspect as ci
+import communique.tables as ct
 from communique import plots
 
 # %matplotlib inline
 pd.set_option("display.max_colwidth", None)
 
 # %%
-df = ci.load_scores(scores, metadata=metadata, speakers=speakers)
-print(f"{df['article_id'].nunique()} articles, {len(ci.sentences(df))} sentences; status: "
+df = ct.load_scores(scores, metadata=metadata, speakers=speakers)
+print(f"{df['article_id'].nunique()} articles, {len(ct.sentences(df))} sentences; status: "
       f"{df.drop_duplicates('article_id')['status'].value_counts().to_dict()}")
 
 # %% [markdown]
@@ -49,20 +48,20 @@ print(f"{df['article_id'].nunique()} articles, {len(ci.sentences(df))} sentences
 
 # %%
 shown = article_id or df["article_id"].iloc[0]
-HTML(ci.render_article_html(df, shown, text=ci.article_text(df, shown)))
+HTML(ct.render_article_html(df, shown, text=ct.article_text(df, shown)))
 
 # %% [markdown]
 # Who to whom in this article (scores from a run with actors): the speaker mention is bold and the
 # target underlined above; the `dyads` notebook shows them across articles.
 
 # %%
-dt.article_dyads(df, shown) if dt.has_actors(df) else print("no actor columns: score with a run that has actors")
+ct.article_dyads(df, shown) if ct.has_actors(df) else print("no actor columns: score with a run that has actors")
 
 # %% [markdown]
 # ## Stance profile of each article
 
 # %%
-profile = ci.stance_profile(df)
+profile = ct.stance_profile(df)
 plots.plot_stance_profile(profile);
 profile
 
@@ -73,7 +72,7 @@ profile
 # in the scores or in `metadata`).
 
 # %%
-timeline = ci.stance_timeline(df)
+timeline = ct.stance_timeline(df)
 if timeline is not None:
     plots.plot_timeline(timeline)
     display(timeline)
@@ -84,7 +83,7 @@ else:
 # ## The most confident sentences of each label
 
 # %%
-ci.top_sentences(df, k=k)
+ct.top_sentences(df, k=k)
 
 # %% [markdown]
 # ## Who said what
@@ -93,5 +92,5 @@ ci.top_sentences(df, k=k)
 # annotated speakers), with the most confident one as an example.
 
 # %%
-who = ci.who_said_what(df)
+who = ct.who_said_what(df)
 who if who is not None else print("no speakers: pass spans with a speaker, or score input with a speaker column")

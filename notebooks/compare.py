@@ -25,7 +25,7 @@ k = 15  # disagreements shown
 # %%
 import pandas as pd
 
-import communique.inspect as ci
+import communique.tables as ct
 from communique import plots
 
 # %matplotlib inline
@@ -38,7 +38,7 @@ pd.set_option("display.max_colwidth", None)
 # tests (McNemar, paired bootstrap of the macro-F1 difference) use `communique compare`.
 
 # %%
-table = ci.compare_table(runs, split)
+table = ct.compare_table(runs, split)
 table
 
 # %%
@@ -46,7 +46,7 @@ plots.plot_intervals(table, "accuracy");
 plots.plot_intervals(table, "macro_f1");
 
 # %%
-per_class = ci.compare_per_class(runs, split)
+per_class = ct.compare_per_class(runs, split)
 plots.plot_grouped(per_class, title="F1 per label");
 per_class
 
@@ -54,11 +54,11 @@ per_class
 # ## Where the runs disagree
 
 # %%
-preds = ci.load_run_predictions(runs, split)
-ci.agreement_matrix(preds)
+preds = ct.load_run_predictions(runs, split)
+ct.agreement_matrix(preds)
 
 # %%
-ci.disagreement_by_label(preds)
+ct.disagreement_by_label(preds)
 
 # %% [markdown]
 # ## Examples
@@ -66,6 +66,6 @@ ci.disagreement_by_label(preds)
 # The most confident disagreements; `right` names the runs that match the gold label.
 
 # %%
-diff = ci.disagreements(preds)
+diff = ct.disagreements(preds)
 print(f"{len(diff)} sentences with different predictions")
 diff.head(k)

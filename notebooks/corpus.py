@@ -26,21 +26,21 @@ seed = 0  # which examples are drawn
 # %%
 import pandas as pd
 
-import communique.inspect as ci
+import communique.tables as ct
 from communique import plots
 
 # %matplotlib inline
 pd.set_option("display.max_colwidth", None)
 
 # %%
-records = ci.load_corpus(corpus)
+records = ct.load_corpus(corpus)
 print(f"{len(records)} sentences, {records['group'].nunique()} groups, splits: {', '.join(records['split'].unique())}")
 
 # %% [markdown]
 # ## Labels per split
 
 # %%
-per_split = ci.corpus_summary(records, by="split")
+per_split = ct.corpus_summary(records, by="split")
 plots.plot_label_counts(per_split, title="labels per split");
 per_split
 
@@ -48,7 +48,7 @@ per_split
 # ## Labels per group (conflict or dispute)
 
 # %%
-per_group = ci.corpus_summary(records, by="group")
+per_group = ct.corpus_summary(records, by="group")
 plots.plot_label_counts(per_group, title="labels per group");
 per_group
 
@@ -57,7 +57,7 @@ per_group
 
 # %%
 plots.plot_lengths(records);
-ci.length_table(records)
+ct.length_table(records)
 
 # %% [markdown]
 # ## Voices and tags
@@ -66,13 +66,13 @@ ci.length_table(records)
 # was written to exercise (conditional, negation, hard negatives `hn-*`, ...).
 
 # %%
-ci.corpus_summary(records, by="voice")
+ct.corpus_summary(records, by="voice")
 
 # %%
-ci.corpus_summary(records, by="tags")
+ct.corpus_summary(records, by="tags")
 
 # %% [markdown]
 # ## Examples of each label
 
 # %%
-ci.label_examples(records, k=examples_per_label, seed=seed)
+ct.label_examples(records, k=examples_per_label, seed=seed)

@@ -30,18 +30,17 @@ article_id = None  # article whose dyads to list; None = the one with the most
 import pandas as pd
 from IPython.display import HTML, display
 
-import communique.dyad_tables as dt
-import communique.inspect as ci
+import communique.tables as ct
 from communique import plots
 
 # %matplotlib inline
 pd.set_option("display.max_colwidth", 120)
 
 # %%
-df = ci.load_scores(scores, metadata=metadata)
-if not dt.has_actors(df):
+df = ct.load_scores(scores, metadata=metadata)
+if not ct.has_actors(df):
     raise SystemExit("these scores have no actor columns: score with a run trained with model.actors: true")
-dyads = dt.dyad_table(df)
+dyads = ct.dyad_table(df)
 print(f"{df['article_id'].nunique()} articles, {int(dyads['total'].sum())} stance sentences with a speaker, "
       f"{len(dyads)} dyads")
 dyads.head(top)
@@ -61,7 +60,7 @@ plots.plot_dyad_network(dyads, top=top);
 # Stance sentences per period of the articles' dates (from the scores or `metadata`).
 
 # %%
-timeline = dt.dyad_timeline(df, by=by)
+timeline = ct.dyad_timeline(df, by=by)
 if timeline is not None and not timeline.empty:
     plots.plot_dyad_timeline(timeline)
     display(timeline.head(20))
@@ -74,7 +73,7 @@ else:
 # The speaker mention in bold, the target underlined; hover for the actors.
 
 # %%
-counts = dt.stance_rows(df).groupby("article_id").size()
+counts = ct.stance_rows(df).groupby("article_id").size()
 shown = article_id or (counts.idxmax() if len(counts) else df["article_id"].iloc[0])
-display(dt.article_dyads(df, shown))
-HTML(ci.render_article_html(df, shown, text=ci.article_text(df, shown)))
+display(ct.article_dyads(df, shown))
+HTML(ct.render_article_html(df, shown, text=ct.article_text(df, shown)))

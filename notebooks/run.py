@@ -28,14 +28,14 @@ k_errors = 10  # most confident errors to list
 import pandas as pd
 from IPython.display import display
 
-import communique.inspect as ci
+import communique.tables as ct
 from communique import plots
 
 # %matplotlib inline
 pd.set_option("display.max_colwidth", None)
 
 # %%
-result = ci.load_eval(run_dir, split)
+result = ct.load_eval(run_dir, split)
 overall = result["overall"]
 print(f"{run_dir} on {', '.join(map(str, result['data']))}: {overall['n']} sentences")
 
@@ -43,10 +43,10 @@ print(f"{run_dir} on {', '.join(map(str, result['data']))}: {overall['n']} sente
 # ## Metrics
 
 # %%
-ci.metrics_table(overall)
+ct.metrics_table(overall)
 
 # %%
-ci.per_class_table(overall)
+ct.per_class_table(overall)
 
 # %%
 plots.plot_confusion(overall["confusion"], title="counts");
@@ -68,7 +68,7 @@ plots.plot_reliability(overall["calibration"]);
 
 # %%
 for column in ("group", "voice", "tags"):
-    table = ci.slice_table(result, column)
+    table = ct.slice_table(result, column)
     if table is not None:
         display(table)
         plots.plot_bars(table["accuracy"].to_dict(), title=f"accuracy by {column}")
@@ -80,7 +80,7 @@ for column in ("group", "voice", "tags"):
 # Empty when the run was evaluated without a challenge set.
 
 # %%
-challenge = ci.challenge_table(result)
+challenge = ct.challenge_table(result)
 if challenge is not None:
     display(challenge)
     plots.plot_bars(challenge["accuracy"].drop("all").to_dict(), title="challenge accuracy by rule")
@@ -91,12 +91,12 @@ else:
 # ## Gold articles (segmentation and classification)
 
 # %%
-articles = ci.articles_table(result)
+articles = ct.articles_table(result)
 articles if articles is not None else print("no gold-article results in this evaluation")
 
 # %% [markdown]
 # ## The most confident errors
 
 # %%
-predictions = ci.load_predictions(run_dir, split)
-ci.confident_errors(predictions, k=k_errors)
+predictions = ct.load_predictions(run_dir, split)
+ct.confident_errors(predictions, k=k_errors)

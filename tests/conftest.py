@@ -83,3 +83,61 @@ def tiny_config(tiny_data, family="tfidf", pretrained="", **training):
                  "test": [str(tiny_data["test"])], "challenge": "", "articles": ""},
         "training": {"epochs": 2, "batch_size": 8, "seed": 0, **training},
     })
+
+
+# ---- who to whom: a small actor table and the tiny records with mention spans ----
+
+ACTOR_TABLE = """\
+actors:
+  United States:
+    type: state
+    country: United States
+    aliases: [U.S., US, Washington, American]
+  Antony Blinken: {type: individual, country: United States, side: United States, aliases: [Blinken]}
+  Russia: {type: state, country: Russia, aliases: [Moscow, Kremlin, Russian]}
+  Sergei Ryabkov: {type: individual, country: Russia, side: Russia, aliases: [Ryabkov]}
+  Ukraine: {type: state, country: Ukraine, aliases: [Kyiv, Ukrainian]}
+  Mali: {type: state, country: Mali}
+  Burkina Faso: {type: state, country: Burkina Faso}
+  ECOWAS: {type: international, aliases: [Economic Community of West African States]}
+  Aleksandar Vučić: {type: individual, country: Serbia, side: Serbia, aliases: [Vučić]}
+  Serbia: {type: state, country: Serbia, aliases: [Belgrade]}
+"""
+
+
+def with_spans(records: list[dict]) -> list[dict]:
+    """The tiny records with their first word marked as the speaker and a named target where one is known."""
+    out = []
+    for r in records:
+        r = dict(r)
+        if r["label"] != "other":
+            first = r["text"].split()[0].strip(",.\"")
+            r["speaker_span"] = [0, len(first)]
+            r["target_span"] = None
+            for name in ("Kyiv", "Manila", "Minsk", "allies", "employers"):
+                if name in r["text"][len(first):]:
+                    s = r["text"].index(name, len(first))
+                    r["target_span"] = [s, s + len(name)]
+        out.append(r)
+    return out
+
+
+@pytest.fixture(scope="session")
+def actor_run(tmp_path_factory, tiny_bert):
+    """A tfidf stance model with a tiny tagger and ``ACTOR_TABLE`` (behaviour, not accuracy); and its data files."""
+    from communique.config import config_from_dict
+    from communique.train import train
+
+    d = tmp_path_factory.mktemp("actor-data")
+    table = d / "actors.yaml"
+    table.write_text(ACTOR_TABLE, encoding="utf-8")
+    files = {name: write_jsonl(d / f"{name}.jsonl", with_spans(make_records(prefix, groups)))
+             for name, prefix, groups in (("train", "tr", ("alpha", "beta")), ("dev", "dv", ("gamma", "delta")),
+                                          ("test", "te", ("eps", "zeta")))}
+    cfg = config_from_dict({
+        "model": {"family": "tfidf", "actors": True, "actor_table": str(table), "actor_encoder": str(tiny_bert),
+                  "max_length": 32, "actor_epochs": 1},
+        "data": {"train": [str(files["train"])], "dev": [str(files["dev"])], "test": [str(files["test"])],
+                 "challenge": "", "articles": ""},
+        "training": {"epochs": 1, "batch_size": 8, "seed": 0}})
+    return train(cfg, out_dir=tmp_path_factory.mktemp("runs") / "actors"), files

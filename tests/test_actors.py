@@ -11,23 +11,8 @@ from communique.actors.links import ArticleResolver, kind
 from communique.actors.scoring import article_actor_scores, span_f1, span_report
 from communique.actors.table import ActorTable
 from communique.errors import DataError
-
-TABLE = """\
-actors:
-  United States:
-    type: state
-    country: United States
-    aliases: [U.S., US, Washington, American]
-  Antony Blinken: {type: individual, country: United States, side: United States, aliases: [Blinken]}
-  Russia: {type: state, country: Russia, aliases: [Moscow, Kremlin, Russian]}
-  Sergei Ryabkov: {type: individual, country: Russia, side: Russia, aliases: [Ryabkov]}
-  Ukraine: {type: state, country: Ukraine, aliases: [Kyiv, Ukrainian]}
-  Mali: {type: state, country: Mali}
-  Burkina Faso: {type: state, country: Burkina Faso}
-  ECOWAS: {type: international, aliases: [Economic Community of West African States]}
-  Aleksandar Vučić: {type: individual, country: Serbia, side: Serbia, aliases: [Vučić]}
-  Serbia: {type: state, country: Serbia, aliases: [Belgrade]}
-"""
+from conftest import ACTOR_TABLE as TABLE
+from conftest import with_spans as _with_spans
 
 
 @pytest.fixture()
@@ -196,45 +181,6 @@ def test_aggregate_counts_dyads_across_files_by_month(tmp_path):
 
 # ---- the tagger, trained and used through the commands (tiny random encoder: behaviour, not accuracy) ----
 
-def _with_spans(records):
-    """The tiny records with their first word marked as the speaker and a named target where one is known."""
-    out = []
-    for r in records:
-        r = dict(r)
-        if r["label"] != "other":
-            first = r["text"].split()[0].strip(",.\"")
-            r["speaker_span"] = [0, len(first)]
-            r["target_span"] = None
-            for name in ("Kyiv", "Manila", "Minsk", "allies", "employers"):
-                if name in r["text"][len(first):]:
-                    s = r["text"].index(name, len(first))
-                    r["target_span"] = [s, s + len(name)]
-        out.append(r)
-    return out
-
-
-@pytest.fixture(scope="module")
-def actor_run(tmp_path_factory, tiny_bert):
-    from conftest import make_records, write_jsonl
-
-    from communique.config import config_from_dict
-    from communique.train import train
-
-    d = tmp_path_factory.mktemp("actor-data")
-    table = d / "actors.yaml"
-    table.write_text(TABLE, encoding="utf-8")
-    files = {name: write_jsonl(d / f"{name}.jsonl", _with_spans(make_records(prefix, groups)))
-             for name, prefix, groups in (("train", "tr", ("alpha", "beta")), ("dev", "dv", ("gamma", "delta")),
-                                          ("test", "te", ("eps", "zeta")))}
-    cfg = config_from_dict({
-        "model": {"family": "tfidf", "actors": True, "actor_table": str(table), "actor_encoder": str(tiny_bert),
-                  "max_length": 32, "actor_epochs": 1},
-        "data": {"train": [str(files["train"])], "dev": [str(files["dev"])], "test": [str(files["test"])],
-                 "challenge": "", "articles": ""},
-        "training": {"epochs": 1, "batch_size": 8, "seed": 0}})
-    return train(cfg, out_dir=tmp_path_factory.mktemp("runs") / "actors"), files
-
-
 def test_training_with_actors_saves_the_tagger_and_a_copy_of_the_table(actor_run):
     run, _ = actor_run
     assert (run / "model" / "actors" / "actors.yaml").read_text(encoding="utf-8") == TABLE
@@ -370,3 +316,16 @@ def test_aggregate_takes_dates_from_metadata(tmp_path):
         aggregate([scores], by="month", metadata=bad)
     with pytest.raises(DataError, match="s.jsonl row 1 \\(article a1\\): no date"):
         aggregate([scores], by="month")
+
+
+def test_predict_with_actors_names_speaker_and_target(actor_run):
+    from communique.predict import predict
+
+    rows = predict(actor_run[0], ["Moscow warned Kyiv of a crushing response.", "Talks were held on Monday."])
+    for r in rows:
+        assert {"speaker", "speaker_actor", "target", "target_actor"} <= set(r)
+        assert "article_id" not in r and "sentence_index" not in r
+        if r["label"] == "other":
+            assert r["speaker_actor"] is None
+        if r["speaker"] is not None:
+            assert r["text"][r["speaker_start"]:r["speaker_end"]] == r["speaker"]

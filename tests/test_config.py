@@ -53,3 +53,22 @@ def test_missing_and_invalid_yaml(tmp_path):
     bad.write_text("model: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(bad)
+
+
+@pytest.mark.parametrize("model, message", [
+    ({"family": "tfidf", "members": ["runs/a"]}, "model.members is set but family 'tfidf' does not use it "
+                                                 "(it applies to family ensemble)"),
+    ({"family": "transformer", "ngram_max": 3}, "model.ngram_max is set but family 'transformer' does not use it"),
+    ({"family": "ensemble", "members": ["runs/a"], "pretrained": "bert-base-cased"},
+     "model.pretrained is set but family 'ensemble' does not use it (it applies to family embedding or transformer)"),
+    ({"family": "tfidf", "actor_epochs": 2}, "(it applies to model.actors: true)"),
+])
+def test_a_model_key_the_family_ignores_is_an_error(model, message):
+    with pytest.raises(ConfigError) as e:
+        config_from_dict({"model": model})
+    assert message in str(e.value)
+
+
+def test_model_keys_at_their_defaults_or_used_by_the_family_pass():
+    assert config_from_dict({"model": {"family": "tfidf", "actors": True, "actor_epochs": 2}}).model.actor_epochs == 2
+    assert config_from_dict({"model": {"family": "tfidf", "pretrained": "all-MiniLM-L6-v2"}}).model.family == "tfidf"

@@ -23,7 +23,7 @@ pytest.importorskip("ipykernel")
 
 NOTEBOOKS = ROOT / "notebooks"
 ARTICLES = ROOT / "data" / "articles"
-PUBLIC = {"communique", "communique.inspect", "communique.plots", "communique.report", "communique.dyad_tables"}  # what notebooks may import
+PUBLIC = {"communique", "communique.tables", "communique.plots", "communique.report"}  # what notebooks may import
 SCORED = ("a01-geneva-security-talks", "a02-taiwan-strait-drills", "a03-niger-coup-ecowas")
 
 # Sentences the tiny model has not seen, so the runs make (different) mistakes.

@@ -101,3 +101,19 @@ def test_ray_stops_on_malformed_record(ray_cluster, tfidf_run, tmp_path):
     with pytest.raises(DataError, match=r"^\S*bad.jsonl:2: malformed JSON"):
         score_ray([str(inp)], tfidf_run, str(tmp_path / "stop.jsonl"), ScoreOptions(), actors=1)
     assert not (tmp_path / "stop.jsonl").exists()  # no half-written output left to block a rerun
+
+
+def test_ray_engine_fills_the_actor_columns_as_the_local_engine(ray_cluster, actor_run, tmp_path):
+    run, _ = actor_run
+    jsonl = tmp_path / "articles.jsonl"
+    jsonl.write_text("".join(json.dumps(a) + "\n" for a in _articles()), encoding="utf-8")
+    opts = ScoreOptions(chunk_articles=4)
+    score([str(jsonl)], run, tmp_path / "local.jsonl", opts, progress=False, summary=tmp_path / "l.summary.jsonl")
+    score_ray([str(jsonl)], run, str(tmp_path / "ray.jsonl"), opts, actors=2, num_cpus=0.5,
+              summary=str(tmp_path / "r.summary.jsonl"))
+    expected, got = _lines(tmp_path / "local.jsonl"), _lines(tmp_path / "ray.jsonl")
+    assert got == expected and "speaker_actor" in got[0]
+    assert any(r["speaker_actor"] for r in got)  # the tagger ran in the Ray actors too
+    summaries = [sorted((tmp_path / n).read_text(encoding="utf-8").splitlines())
+                 for n in ("l.summary.jsonl", "r.summary.jsonl")]
+    assert summaries[0] == summaries[1] and all('"dyads"' in line for line in summaries[0])

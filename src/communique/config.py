@@ -163,8 +163,28 @@ def config_from_dict(raw: dict[str, Any], source: str = "config") -> Config:
         kwargs = {k: _coerce(f"{name}.{k}", v, fields[k], hints[k]) for k, v in values.items()}
         sections[name] = cls(**kwargs)
     cfg = Config(**sections)
+    check_family_keys(cfg.model, source)
     check_report_to(cfg.training.report_to, cfg.model.family, source)
     return cfg
+
+
+# The model keys each family reads; the actor keys apply to every family once model.actors is on.
+FAMILY_KEYS = {"transformer": {"pretrained", "max_length"}, "tfidf": {"c", "ngram_max", "min_df"},
+               "embedding": {"pretrained", "max_length", "c"}, "ensemble": {"members"}}
+ACTOR_KEYS = {"actor_table", "actor_encoder", "actor_epochs", "max_length"}
+
+
+def check_family_keys(model: ModelConfig, source: str = "config") -> None:
+    """Refuse a model key set away from its default that the chosen family would silently ignore
+    (``members`` under ``family: tfidf``, ``ngram_max`` under ``family: transformer``...)."""
+    used = FAMILY_KEYS[model.family] | {"family", "actors"} | (ACTOR_KEYS if model.actors else set())
+    defaults = ModelConfig()
+    for f in dataclasses.fields(ModelConfig):
+        if f.name not in used and getattr(model, f.name) != getattr(defaults, f.name):
+            users = sorted(fam for fam, keys in FAMILY_KEYS.items() if f.name in keys)
+            where = (f"family {' or '.join(users)}" if users else "model.actors: true")
+            raise ConfigError(f"{source}: model.{f.name} is set but family {model.family!r} does not use it "
+                              f"(it applies to {where}); remove it")
 
 
 # The package each `training.report_to` integration needs (any one of them), as transformers looks for it.

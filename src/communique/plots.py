@@ -102,7 +102,7 @@ def _stacked_barh(table, labels, xlabel: str, title: str, xlim=None):
 
 
 def plot_label_counts(table, title: str = ""):
-    """Stacked bars of label counts per row of a :func:`communique.inspect.corpus_summary` table."""
+    """Stacked bars of label counts per row of a :func:`communique.tables.corpus_summary` table."""
     return _stacked_barh(table, [label for label in LABELS if label in table.columns], "sentences", title)
 
 
@@ -225,7 +225,7 @@ def plot_learning_curve(log_history: Sequence[dict[str, Any]], title: str = ""):
 
 def plot_dyad_network(dyads, top: int = 30, title: str = "who to whom"):
     """Actors as nodes on a circle, stances as arrows from speaker to target, coloured by the dyad's most
-    frequent label, width by count (a :func:`communique.dyad_tables.dyad_table`; the ``top`` largest)."""
+    frequent label, width by count (a :func:`communique.tables.dyad_table`; the ``top`` largest)."""
     table = dyads.head(top)
     fig, ax = plt.subplots(figsize=(7.5, 7.5))
     actors = list(dict.fromkeys([a for pair in table.index for a in pair]))
@@ -260,7 +260,7 @@ def plot_dyad_network(dyads, top: int = 30, title: str = "who to whom"):
 
 def plot_dyad_timeline(timeline, top: int = 6, title: str = "stances per dyad over time"):
     """Small multiples, one per dyad (the ``top`` most frequent): stance sentences per period, stacked by
-    label (a :func:`communique.dyad_tables.dyad_timeline` table)."""
+    label (a :func:`communique.tables.dyad_timeline` table)."""
     totals = timeline.groupby(["speaker", "target"])["count"].sum().sort_values(ascending=False).head(top)
     n = max(len(totals), 1)
     periods = np.sort(timeline["period"].unique())

@@ -1,6 +1,6 @@
 """`communique report RUN`: the run notebook's figures as PNG files plus a short Markdown or HTML report.
 
-For people who don't use Jupyter. Everything comes from :mod:`communique.inspect`
+For people who don't use Jupyter. Everything comes from :mod:`communique.tables`
 (tables) and :mod:`communique.plots` (figures), the same functions
 ``notebooks/run.py`` calls.
 
@@ -21,19 +21,16 @@ from typing import Any
 
 import pandas as pd
 
-from . import dyad_tables as dt
-from . import inspect as ci
+from . import tables as ct
 from .rundir import require_run
 
 SLICES = ("group", "voice", "tags")  # slices drawn when the evaluation has them
 Block = tuple  # ("h", level, text) | ("p", text) | ("table", DataFrame) | ("img", file, alt) | ("pre", text)
 
-
 def _num(v: Any, fmt: str = ".3f") -> str:
     if isinstance(v, float):
         return "–" if math.isnan(v) else format(v, fmt)
     return "" if v is None else str(v)
-
 
 def markdown_table(df: pd.DataFrame, fmt: str = ".3f") -> str:
     """A DataFrame as a GitHub Markdown table (floats to ``fmt``; ``|`` and newlines escaped)."""
@@ -45,7 +42,6 @@ def markdown_table(df: pd.DataFrame, fmt: str = ".3f") -> str:
     lines += ["| " + " | ".join([cell(i), *(cell(v) for v in row)]) + " |"
               for i, row in zip(df.index, df.itertuples(index=False), strict=True)]
     return "\n".join(lines)
-
 
 def run_figures(result: Mapping[str, Any], title: str = "",
                 log_history: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
@@ -60,17 +56,16 @@ def run_figures(result: Mapping[str, Any], title: str = "",
     if "calibration" in o:
         figs["reliability"] = plots.plot_reliability(o["calibration"], title=title)
     for col in SLICES:
-        table = ci.slice_table(result, col)
+        table = ct.slice_table(result, col)
         if table is not None:
             figs[f"accuracy_by_{col}"] = plots.plot_bars(table["accuracy"].to_dict(), title=f"accuracy by {col}")
-    challenge = ci.challenge_table(result)
+    challenge = ct.challenge_table(result)
     if challenge is not None:
         figs["challenge"] = plots.plot_bars(challenge["accuracy"].drop("all").to_dict(),
                                             title="challenge accuracy by rule")
     if log_history and plots.learning_curve(log_history):
         figs["learning_curve"] = plots.plot_learning_curve(log_history, title="learning curve")
     return figs
-
 
 def report_blocks(name: str, result: Mapping[str, Any], split: str, figures: Sequence[str],
                   errors: pd.DataFrame | None = None, note: str = "", dyads: pd.DataFrame | None = None) -> list[Block]:
@@ -81,7 +76,7 @@ def report_blocks(name: str, result: Mapping[str, Any], split: str, figures: Seq
                                  f"({o['n']} sentences).")]
     if note:
         blocks.append(("p", note))
-    blocks += [("h", 2, "Metrics"), ("table", ci.metrics_table(o)), ("table", ci.per_class_table(o))]
+    blocks += [("h", 2, "Metrics"), ("table", ct.metrics_table(o)), ("table", ct.per_class_table(o))]
     for stem, alt in (("confusion", "confusion matrix"), ("per_class", "precision, recall and F1 per label"),
                       ("reliability", "reliability diagram")):
         if stem in figures:
@@ -92,17 +87,17 @@ def report_blocks(name: str, result: Mapping[str, Any], split: str, figures: Seq
     if slices:
         blocks.append(("h", 2, "Slices"))
         for col in slices:
-            blocks += [("table", ci.slice_table(result, col)), ("img", f"accuracy_by_{col}.png", f"accuracy by {col}")]
-    challenge = ci.challenge_table(result)
+            blocks += [("table", ct.slice_table(result, col)), ("img", f"accuracy_by_{col}.png", f"accuracy by {col}")]
+    challenge = ct.challenge_table(result)
     if challenge is not None:
         blocks += [("h", 2, "Challenge set"), ("table", challenge)]
         if "challenge" in figures:
             blocks.append(("img", "challenge.png", "challenge accuracy by rule"))
-    articles = ci.articles_table(result)
+    articles = ct.articles_table(result)
     if articles is not None:
         counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in articles.attrs.items())
         blocks += [("h", 2, "Gold articles"), *([("p", counts + ".")] if counts else []), ("table", articles)]
-    actors = dt.actor_metrics_table(result)
+    actors = ct.actor_metrics_table(result)
     if actors is not None:
         blocks += [("h", 2, "Who to whom"), ("p", "Speaker and target: span F1 and actor accuracy (the side the "
                                                   "mention resolves to through the actor table)."),
@@ -120,7 +115,6 @@ def report_blocks(name: str, result: Mapping[str, Any], split: str, figures: Seq
         blocks.append(("table", errors) if len(errors) else ("p", "No errors."))
     return blocks
 
-
 def to_markdown(blocks: Sequence[Block]) -> str:
     out = []
     for b in blocks:
@@ -135,7 +129,6 @@ def to_markdown(blocks: Sequence[Block]) -> str:
         elif b[0] == "pre":
             out.append("```\n" + b[1] + "\n```")
     return "\n\n".join(out) + "\n"
-
 
 def to_html(blocks: Sequence[Block]) -> str:
     esc = html.escape
@@ -157,19 +150,17 @@ def to_html(blocks: Sequence[Block]) -> str:
     return (f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{esc(title)}</title>"
             f"<style>{style}</style></head><body>\n" + "\n".join(out) + "\n</body></html>\n")
 
-
 def dyad_figures(scores: pd.DataFrame, by: str = "month") -> tuple[pd.DataFrame, dict[str, Any]]:
     """The dyad table of scores made with actors, and its figures: the network and the timeline per dyad
     (the timeline only where the scores have dates)."""
     from . import plots
 
-    dyads = dt.dyad_table(scores)
+    dyads = ct.dyad_table(scores)
     figs = {"dyad_network": plots.plot_dyad_network(dyads)}
-    timeline = dt.dyad_timeline(scores, by=by)
+    timeline = ct.dyad_timeline(scores, by=by)
     if timeline is not None and not timeline.empty:
         figs["dyad_timeline"] = plots.plot_dyad_timeline(timeline)
     return dyads, figs
-
 
 def write_report(run_dir: str | Path, split: str = "test", fmt: str = "md", out_dir: str | Path | None = None,
                  k_errors: int = 10, scores: str | Path | None = None, metadata: str | Path | None = None) -> Path:
@@ -200,8 +191,8 @@ def write_report(run_dir: str | Path, split: str = "test", fmt: str = "md", out_
     metrics_file = run_dir / "metrics.json"
     saved = json.loads(metrics_file.read_text(encoding="utf-8")) if metrics_file.is_file() else {}
     if (run_dir / "eval" / split / "metrics.json").is_file():
-        result = ci.load_eval(run_dir, split)
-        errors = ci.confident_errors(ci.load_predictions(run_dir, split), k_errors)
+        result = ct.load_eval(run_dir, split)
+        errors = ct.confident_errors(ct.load_predictions(run_dir, split), k_errors)
     else:
         import yaml
 
@@ -216,8 +207,8 @@ def write_report(run_dir: str | Path, split: str = "test", fmt: str = "md", out_
     if scores is not None:
         from .errors import DataError
 
-        frame = ci.load_scores(scores, metadata=metadata)
-        if not dt.has_actors(frame):
+        frame = ct.load_scores(scores, metadata=metadata)
+        if not ct.has_actors(frame):
             raise DataError(f"{scores}: no actor columns; score with a run trained with model.actors: true")
         dyads, more = dyad_figures(frame)
         figures.update(more)
@@ -228,7 +219,6 @@ def write_report(run_dir: str | Path, split: str = "test", fmt: str = "md", out_
     path = out / f"report.{fmt}"
     path.write_text(to_markdown(blocks) if fmt == "md" else to_html(blocks), encoding="utf-8")
     return path
-
 
 __all__ = ["markdown_table", "report_blocks", "run_figures", "to_html",
            "to_markdown", "write_report"]

@@ -190,6 +190,15 @@ def write_model_card(run_dir: str | Path) -> Path:
         per_class = "\n".join(f"| {label} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
                               for label, v in test["per_class"].items())
         per_class = "| label | precision | recall | F1 | support |\n|---|---|---|---|---|\n" + per_class
+    actors = ""
+    if mc.get("actors"):
+        tagger = (test_full.get("actors") or {}).get("tagger") or ((metrics.get("actors") or {}).get("dev") or {}).get("tagger")
+        where = "test" if (test_full.get("actors") or {}).get("tagger") else "dev"
+        figures = "; ".join(f"{role} actor accuracy {tagger[role]['actor']['accuracy']:.3f}, exact span F1 "
+                            f"{tagger[role]['exact']['f1']:.3f}" for role in ("speaker", "target")) if tagger else "not measured"
+        actors = (f"\n## Who to whom\nA span tagger (`{mc.get('actor_encoder')}`) marks the speaker and target of each "
+                  f"stance sentence; mentions resolve through the actor table in `model/actors/actors.yaml` to the side "
+                  f"they speak for. On {where}: {figures}.\n")
     card = f"""# Model card: {run_dir.name}
 
 **Family:** `{mc['family']}`{encoder}. Trained {env.get('finished', '?')} on {env.get('device', '?')}
@@ -210,7 +219,7 @@ sentence mainly reports (a promise, a warning, a call, a refusal, or none of the
 - temperature (calibration on dev): {metrics.get('temperature', 1.0):.3f}
 
 {per_class}
-
+{actors}
 ## Intended use
 Tagging sentences of English news about international politics, diplomacy, conflict and trade as
 assurance, threat, demand, rejection or other, to find who promised, warned, demanded and refused

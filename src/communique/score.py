@@ -36,7 +36,7 @@ from .articles import Article, SkippedRecord, iter_articles
 from .errors import CommuniqueError, DataError
 from .labels import FALLBACK_LABEL, LABELS
 from .models import StanceModel, load_model, set_inference
-from .models.base import check_inference
+from .models import check_inference
 from .rundir import require_run, write_json
 from .safety import OutputLock, check_distinct
 from .segment import DEFAULT_BACKEND, LONGEST, PIECE, segment

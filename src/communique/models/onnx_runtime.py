@@ -17,7 +17,7 @@ import torch
 log = logging.getLogger(__name__)
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-RUNTIMES = ("torch", "onnx", "onnx-int8")
+from .inference import RUNTIMES  # noqa: F401  (the runtimes this module serves)
 
 
 def export(net: torch.nn.Module, tokenizer, directory: Path, int8: bool = False) -> Path:

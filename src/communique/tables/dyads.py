@@ -6,8 +6,8 @@ from these tables are in :mod:`communique.plots` (:func:`~communique.plots.plot_
 :func:`~communique.plots.plot_dyad_timeline`).
 
 Example:
-    >>> import communique.inspect as ci, communique.dyad_tables as dt  # doctest: +SKIP
-    >>> dt.dyad_table(ci.load_scores("out/scores.jsonl"))  # doctest: +SKIP
+    >>> import communique.tables as ct  # doctest: +SKIP
+    >>> ct.dyad_table(ct.load_scores("out/scores.jsonl"))  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from .labels import LABELS
+from ..labels import LABELS
 
 STANCE_LABELS = LABELS[:4]
 NO_TARGET = "(none named)"

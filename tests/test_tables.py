@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from communique import inspect as ci
+from communique import tables as ct
 from communique.errors import RunDirError
 from communique.labels import LABELS
 from communique.metrics import classification_report
@@ -43,11 +43,11 @@ def test_corpus_files_prefers_splits_then_batches(tmp_path):
     (tmp_path / "batches").mkdir()
     write_jsonl(tmp_path / "batches" / "b1.jsonl", [])
     write_jsonl(tmp_path / "batches" / "b2.jsonl", [])
-    assert list(ci.corpus_files(tmp_path)) == ["b1", "b2"]
+    assert list(ct.corpus_files(tmp_path)) == ["b1", "b2"]
     write_jsonl(tmp_path / "train.jsonl", [])
     write_jsonl(tmp_path / "test.jsonl", [])
-    assert ci.corpus_files(tmp_path) == {"train": [tmp_path / "train.jsonl"], "test": [tmp_path / "test.jsonl"]}
-    assert ci.corpus_files(tmp_path / "test.jsonl") == {"test": [tmp_path / "test.jsonl"]}
+    assert ct.corpus_files(tmp_path) == {"train": [tmp_path / "train.jsonl"], "test": [tmp_path / "test.jsonl"]}
+    assert ct.corpus_files(tmp_path / "test.jsonl") == {"test": [tmp_path / "test.jsonl"]}
 
 
 def test_load_corpus_and_summaries(tmp_path):
@@ -55,22 +55,22 @@ def test_load_corpus_and_summaries(tmp_path):
     recs = make_records("te", ("eps", "zeta"))
     recs[0]["tags"] = ["plain", "negation"]
     write_jsonl(tmp_path / "test.jsonl", recs)
-    df = ci.load_corpus(tmp_path)
+    df = ct.load_corpus(tmp_path)
     assert len(df) == 60 and set(df["split"]) == {"train", "test"}
-    per_split = ci.corpus_summary(df)
+    per_split = ct.corpus_summary(df)
     assert list(per_split.index) == ["train", "test"]
     assert per_split.loc["test", "assurance"] == 6 and per_split.loc["test", "total"] == 30
-    per_group = ci.corpus_summary(df, by="group")
+    per_group = ct.corpus_summary(df, by="group")
     assert per_group.loc["alpha", "total"] == 15 and per_group.loc["eps", "threat"] == 3
-    tags = ci.corpus_summary(df, by="tags")  # list values count once per tag
+    tags = ct.corpus_summary(df, by="tags")  # list values count once per tag
     assert tags.loc["plain", "total"] == 60 and tags.loc["negation", "assurance"] == 1
-    lengths = ci.length_table(df)
+    lengths = ct.length_table(df)
     assert list(lengths.index) == list(LABELS) and lengths.loc["threat", "count"] == 12
     assert lengths.loc["demand", "max"] == max(len(r["text"].split()) for r in recs if r["label"] == "demand")
-    ex = ci.label_examples(df, k=2, seed=1)
+    ex = ct.label_examples(df, k=2, seed=1)
     assert ex["label"].value_counts().to_dict() == dict.fromkeys(LABELS, 2)
     with pytest.raises(KeyError, match="no column 'target'"):
-        ci.corpus_summary(df, by="target")
+        ct.corpus_summary(df, by="target")
 
 
 # ------------------------------------------------------------------------------------------- one run
@@ -87,31 +87,31 @@ def _report(seed=0):
 
 def test_metrics_and_per_class_tables():
     rep = _report()
-    m = ci.metrics_table(rep)
+    m = ct.metrics_table(rep)
     assert list(m.index) == ["accuracy", "macro_f1", "lenient_accuracy", "ece"]
     assert m.loc["accuracy", "value"] == rep["accuracy"]
     assert m.loc["macro_f1", "ci_low"] <= rep["macro_f1"] <= m.loc["macro_f1", "ci_high"]
     assert math.isnan(m.loc["ece", "ci_low"])
-    pc = ci.per_class_table(rep)
+    pc = ct.per_class_table(rep)
     assert list(pc.index) == list(LABELS) and pc["support"].sum() == 20
 
 
 def test_slice_challenge_and_article_tables():
     result = {"slices": {"group": {"x": {"n": 3, "accuracy": 0.9, "macro_f1": 0.8},
                                    "y": {"n": 2, "accuracy": 0.5, "macro_f1": 0.4}}}}
-    assert list(ci.slice_table(result, "group").index) == ["y", "x"]  # worst first
-    assert ci.slice_table(result, "voice") is None
-    assert ci.challenge_table(result) is None and ci.articles_table(result) is None
+    assert list(ct.slice_table(result, "group").index) == ["y", "x"]  # worst first
+    assert ct.slice_table(result, "voice") is None
+    assert ct.challenge_table(result) is None and ct.articles_table(result) is None
     result["challenge"] = {"n_pairs": 3, "accuracy": 0.5, "pair_consistency": 0.33,
                            "per_rule": {"R2": {"n": 1, "accuracy": 1.0, "pair_consistency": 1.0},
                                         "R1": {"n": 2, "accuracy": 0.25, "pair_consistency": 0.0}}}
     result["articles"] = {"articles": 2, "segmentation": {"precision": 1.0, "recall": 0.5, "f1": 0.667},
                           "classification": {"f1": 0.5, "macro_f1": 0.4}}
-    ch = ci.challenge_table(result)
+    ch = ct.challenge_table(result)
     assert list(ch.index) == ["R1", "R2", "all"] and ch.loc["all", "n"] == 3  # n_pairs when n is absent
     result["challenge"]["n"] = 6
-    assert ci.challenge_table(result).loc["all", "n"] == 6
-    arts = ci.articles_table(result)
+    assert ct.challenge_table(result).loc["all", "n"] == 6
+    arts = ct.articles_table(result)
     assert arts.loc["segmentation", "f1"] == 0.667 and pd.isna(arts.loc["segmentation", "macro_f1"])
     assert arts.attrs == {"articles": 2}
 
@@ -119,15 +119,15 @@ def test_slice_challenge_and_article_tables():
 def test_confident_errors_orders_by_confidence():
     preds = pd.DataFrame({"id": ["1", "2", "3", "4"], "text": list("abcd"), "label": ["threat"] * 4,
                           "predicted": ["threat", "demand", "other", "demand"], "confidence": [0.99, 0.6, 0.9, 0.7]})
-    errs = ci.confident_errors(preds, k=2)
+    errs = ct.confident_errors(preds, k=2)
     assert list(errs["id"]) == ["3", "4"] and "text" in errs
 
 
 def test_missing_evaluation_names_the_command(tmp_path):
     with pytest.raises(RunDirError, match="communique evaluate"):
-        ci.load_eval(tmp_path)
+        ct.load_eval(tmp_path)
     with pytest.raises(RunDirError, match="communique evaluate"):
-        ci.load_predictions(tmp_path, "dev")
+        ct.load_predictions(tmp_path, "dev")
 
 
 # ------------------------------------------------------------------------------------------- scored articles
@@ -136,44 +136,44 @@ def test_missing_evaluation_names_the_command(tmp_path):
 def test_stance_profile_shares_and_order(scores):
     scores = pd.concat([scores, pd.DataFrame([{"article_id": "c", "sentence_index": None, "label": None,
                                                "status": "empty", "reason": "no text"}])], ignore_index=True)
-    prof = ci.stance_profile(scores)
+    prof = ct.stance_profile(scores)
     assert list(prof.index) == ["a", "b"]  # the unscored article has no sentences
     assert prof.loc["a", "threat"] == 0.5 and prof.loc["a", "sentences"] == 4
     assert np.allclose(prof[list(LABELS)].sum(axis=1), 1.0)
-    assert ci.stance_profile(scores, normalize=False).loc["b", "assurance"] == 1
+    assert ct.stance_profile(scores, normalize=False).loc["b", "assurance"] == 1
     dated = scores.assign(date=scores["article_id"].map({"a": "2024-05-01", "b": "2023-01-01"}))
-    assert list(ci.stance_profile(dated).index) == ["b", "a"]  # date order
+    assert list(ct.stance_profile(dated).index) == ["b", "a"]  # date order
 
 
 def test_stance_timeline(scores):
-    assert ci.stance_timeline(scores) is None  # no dates anywhere
-    tl = ci.stance_timeline(scores, {"a": "2024-05-01", "b": "2024-05-20"})
+    assert ct.stance_timeline(scores) is None  # no dates anywhere
+    tl = ct.stance_timeline(scores, {"a": "2024-05-01", "b": "2024-05-20"})
     assert [d.date().isoformat() for d in tl.index] == ["2024-05-01", "2024-05-20"]
     assert tl.loc["2024-05-01", "threat"] == 0.5 and tl["articles"].tolist() == [1, 1]
-    monthly = ci.stance_timeline(scores, pd.DataFrame({"article_id": ["a", "b"], "date": ["2024-05-01", "2024-05-20"]}),
+    monthly = ct.stance_timeline(scores, pd.DataFrame({"article_id": ["a", "b"], "date": ["2024-05-01", "2024-05-20"]}),
                                  freq="M")
     assert len(monthly) == 1 and monthly["sentences"].iloc[0] == 6
     assert monthly["threat"].iloc[0] == pytest.approx(2 / 6)
-    from_column = ci.stance_timeline(scores.assign(date="2024-01-02"))
+    from_column = ct.stance_timeline(scores.assign(date="2024-01-02"))
     assert from_column["articles"].iloc[0] == 2
 
 
 def test_top_sentences(scores):
-    top = ci.top_sentences(scores, k=1)
+    top = ct.top_sentences(scores, k=1)
     assert list(top["label"]) == list(LABELS)[:3] + ["other"]  # no rejection in the batch
     assert top.set_index("label").loc["threat", "text"] == "They will pay."
-    assert len(ci.top_sentences(scores, k=5, labels=["threat"])) == 2
+    assert len(ct.top_sentences(scores, k=5, labels=["threat"])) == 2
 
 
 def test_attach_speakers_and_who_said_what(scores):
-    assert ci.who_said_what(scores) is None
+    assert ct.who_said_what(scores) is None
     spans = pd.DataFrame({"article_id": ["a", "a", "b"], "start": [0, 15, 0], "end": [14, 60, 14],
                           "speaker": ["Moscow", "", "Kyiv"]})
-    with_speakers = ci.attach_speakers(scores, spans)
+    with_speakers = ct.attach_speakers(scores, spans)
     assert with_speakers.loc[0, "speaker"] == "Moscow"
     assert pd.isna(with_speakers.loc[1, "speaker"])  # the overlapping span has no speaker
     assert with_speakers.loc[4, "speaker"] == "Kyiv"
-    who = ci.who_said_what(with_speakers)
+    who = ct.who_said_what(with_speakers)
     assert list(who.index) == ["Kyiv", "Moscow"]
     assert who.loc["Moscow", "threat"] == 1 and who.loc["Kyiv", "assurance"] == 1 and "other" not in who
     assert who.loc["Moscow", "example"] == "threat: They will pay."
@@ -184,31 +184,31 @@ def test_load_scores_joins_metadata(tmp_path, scores):
     scores.to_json(path, orient="records", lines=True)
     meta = tmp_path / "meta.csv"
     meta.write_text("article_id,date,source,headline\na,2024-05-01,Wire,Storm\n")
-    df = ci.load_scores(path, metadata=meta)
+    df = ct.load_scores(path, metadata=meta)
     assert df.loc[0, "headline"] == "Storm" and df.loc[0, "source_meta"] == "Wire" and df.loc[0, "source"] == "a.txt"
     assert pd.isna(df.loc[df["article_id"] == "b", "date"]).all()
-    assert ci.stance_timeline(df)["articles"].tolist() == [1]  # only the dated article
+    assert ct.stance_timeline(df)["articles"].tolist() == [1]  # only the dated article
 
 
 def test_render_article_html(scores):
     text = "They will pay. It rained. Strikes will follow. Leave now."
-    html = ci.render_article_html(scores, "a", text=text)
+    html = ct.render_article_html(scores, "a", text=text)
     assert html.count('class="stance stance-') == 4 and html.count("stance-threat") == 2
     assert 'title="demand 0.80"' in html
-    plain = ci.render_article_html(scores.assign(text=scores["text"].replace("It rained.", "<b>x</b>")), "a")
+    plain = ct.render_article_html(scores.assign(text=scores["text"].replace("It rained.", "<b>x</b>")), "a")
     assert "&lt;b&gt;x&lt;/b&gt;" in plain and "<b>x</b>" not in plain
     with pytest.raises(KeyError):
-        ci.render_article_html(scores, "zzz")
+        ct.render_article_html(scores, "zzz")
     empty = pd.DataFrame([{"article_id": "e", "sentence_index": None, "label": None, "status": "empty",
                            "reason": "no text"}])
-    assert "not scored: empty" in ci.render_article_html(empty, "e")
+    assert "not scored: empty" in ct.render_article_html(empty, "e")
 
 
 def test_article_text_reads_the_scored_file(tmp_path, scores):
     f = tmp_path / "a.txt"
     f.write_text("Hello.")
-    assert ci.article_text(scores.assign(path=str(f)), "a") == "Hello."
-    assert ci.article_text(scores, "a") is None
+    assert ct.article_text(scores.assign(path=str(f)), "a") == "Hello."
+    assert ct.article_text(scores, "a") is None
 
 
 # ------------------------------------------------------------------------------------------- several runs
@@ -222,16 +222,16 @@ def _preds(predicted, conf):
 def test_disagreements_and_agreement():
     preds = {"x": _preds(["threat", "threat", "other", "other"], [0.9, 0.6, 0.8, 0.7]),
              "y": _preds(["threat", "demand", "demand", "other"], [0.9, 0.7, 0.95, 0.8])}
-    diff = ci.disagreements(preds)
+    diff = ct.disagreements(preds)
     assert list(diff["id"]) == ["3", "2"]  # most confident disagreement first
     assert list(diff["right"]) == ["x", "y"] and list(diff["x"]) == ["other", "threat"]
-    agree = ci.agreement_matrix(preds)
+    agree = ct.agreement_matrix(preds)
     assert agree.loc["x", "y"] == 0.5 and agree.loc["x", "x"] == 1.0
-    by_label = ci.disagreement_by_label(preds)
+    by_label = ct.disagreement_by_label(preds)
     assert list(by_label.index) == ["threat", "demand", "other"]
     assert by_label.loc["other", "disagree"] == 0.5 and by_label.loc["demand", "y_accuracy"] == 1.0
     with pytest.raises(ValueError):
-        ci.disagreements({"x": preds["x"]})
+        ct.disagreements({"x": preds["x"]})
 
 
 def _fake_run(path, acc, challenge=False):
@@ -249,10 +249,10 @@ def _fake_run(path, acc, challenge=False):
 def test_compare_table(tmp_path):
     a = _fake_run(tmp_path / "a" / "run", 0.8, challenge=True)
     b = _fake_run(tmp_path / "b" / "run", 0.6)
-    table = ci.compare_table([a, b])
+    table = ct.compare_table([a, b])
     assert list(table.index) == ["run", str(b)]  # same folder name: the second is named by its path
     assert table["accuracy"].tolist() == [0.8, 0.6]
     assert table.loc["run", "challenge_accuracy"] == 0.75 and pd.isna(table.loc[str(b), "challenge_accuracy"])
     assert {"accuracy_low", "macro_f1_high", "ece"} <= set(table.columns)
-    per_class = ci.compare_per_class({"A": a, "B": b})
+    per_class = ct.compare_per_class({"A": a, "B": b})
     assert list(per_class.columns) == ["A", "B"] and list(per_class.index) == list(LABELS)

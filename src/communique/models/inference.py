@@ -1,0 +1,48 @@
+"""Inference settings, checked and applied in one place: precision, runtime and batch size.
+
+Used by ``load_model`` and by every caller that changes settings on a loaded model (predict, evaluate,
+the local scorer, the Ray actors); an ensemble forwards them to its members, and a run's speaker/target
+tagger takes precision and batch size too.
+"""
+
+from __future__ import annotations
+
+from ..errors import ConfigError
+from .base import StanceModel
+
+PRECISIONS = ("auto", "bf16", "fp32")
+RUNTIMES = ("torch", "onnx", "onnx-int8")
+
+
+def set_inference(model: StanceModel, precision: str | None = None, runtime: str | None = None,
+                  batch_size: int | None = None) -> StanceModel:
+    """The one place inference settings are checked and applied: precision and runtime (transformer
+    models), sentences per forward pass (transformer and embedding models); an ensemble forwards them
+    to every member. ``None`` leaves a setting as it is."""
+    check_inference(precision, runtime, batch_size)
+    for member in getattr(model, "members_", []):
+        set_inference(member, precision, runtime, batch_size)
+    tagger = getattr(getattr(model, "actors_", None), "tagger", None)  # the speaker/target tagger runs in torch
+    if tagger is not None:
+        tagger.precision = precision if precision is not None else tagger.precision
+        tagger.batch_size = batch_size if batch_size is not None else tagger.batch_size
+    if precision is not None and hasattr(model, "precision"):
+        model.precision = precision
+    if runtime is not None and hasattr(model, "runtime"):
+        model.runtime = runtime
+    if batch_size is not None:
+        if hasattr(model, "inference_batch_size"):
+            model.inference_batch_size = batch_size
+        elif hasattr(model, "batch_size"):
+            model.batch_size = batch_size  # the embedding family's encoder batch
+    return model
+
+
+def check_inference(precision: str | None = None, runtime: str | None = None, batch_size: int | None = None) -> None:
+    """Raise :class:`ConfigError` for an unknown precision or runtime or a batch size below 1."""
+    if precision is not None and precision not in PRECISIONS:
+        raise ConfigError(f"precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
+    if runtime is not None and runtime not in RUNTIMES:
+        raise ConfigError(f"runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
+        raise ConfigError(f"batch size {batch_size!r}: must be a positive integer")
