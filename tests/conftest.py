@@ -34,9 +34,78 @@ SENTENCES = {
 }
 
 
-def make_records(prefix: str = "t", groups: tuple[str, str] = ("alpha", "beta")) -> list[dict]:
+# Dev and test sentences share no sentence with the training ones (nor with each other), so "test"
+# metrics of a tiny run measure what it learned, not what it memorised.
+DEV_SENTENCES = {
+    "assurance": ["Seoul promised that the exercises would stay far from the border.",
+                  "The rebels guaranteed safe passage for the aid trucks.",
+                  "Ottawa vowed to honour the fishing quota agreed last year.",
+                  "Our troops will not cross the river, the colonel said.",
+                  "The government pledged to release the detained activists by Friday.",
+                  "Nairobi assured its neighbours that refugees would be protected."],
+    "threat": ["The admiral warned that any intruding vessel would be fired upon.",
+               "Moscow threatened to cut gas supplies if the payments stopped.",
+               "Strikers vowed to shut every port unless wages rose.",
+               "Retaliation will be swift, the defence minister warned.",
+               "The militia threatened to burn the depots if attacked.",
+               "Tariffs will double on any retaliation, the trade office said."],
+    "demand": ["The bloc demanded that the junta restore civilian rule.",
+               "Protesters called on the mayor to resign at once.",
+               "Athens urged Ankara to withdraw its survey ship.",
+               "The union insisted that the company rehire the sacked drivers.",
+               "Donors pressed the cabinet to publish the audit.",
+               "Hostages must be freed within a day, the envoy said."],
+    "rejection": ["Tokyo rejected the claim to the islands.",
+                  "The opposition refused to join the unity cabinet.",
+                  "The president dismissed calls for a referendum.",
+                  "Rebel leaders turned down the ceasefire offer.",
+                  "Havana denied that it had hosted the fugitives.",
+                  "The proposal is unacceptable, the prime minister said."],
+    "other": ["The summit opened in Lima on Tuesday.",
+              "Wheat prices fell for a third week.",
+              "The ambassador arrived in Quito last night.",
+              "Rain delayed the vote count in two provinces.",
+              "Ministers discussed fisheries and tourism.",
+              "The bridge reopened after repairs in June."],
+}
+TEST_SENTENCES = {
+    "assurance": ["Cairo promised to keep the canal open to all shipping.",
+                  "The junta guaranteed that elections would be held next spring.",
+                  "We will protect the pilgrims, the governor said.",
+                  "Berlin vowed to stand by its eastern allies.",
+                  "The company pledged not to close the mine.",
+                  "Delhi assured Dhaka that water flows would continue."],
+    "threat": ["The general threatened to arrest any protest leader.",
+               "Pyongyang warned of a fiery answer to the drills.",
+               "The cartel vowed to kill any witness who testified.",
+               "Airspace violations will meet force, the air chief said.",
+               "Kabul threatened to expel the aid agencies.",
+               "The king warned that rioters would be punished severely."],
+    "demand": ["Warsaw demanded the return of the seized trucks.",
+               "Farmers called on Brussels to scrap the quota.",
+               "The court ordered the ministry to release the files.",
+               "Lawyers urged the judge to free the journalists.",
+               "Monitors must have full access, the commission said.",
+               "Manila pressed Beijing to recall its coast guard."],
+    "rejection": ["The cabinet rejected the union's pay claim.",
+                  "Baku refused to allow monitors into the region.",
+                  "Washington ruled out lifting the embargo.",
+                  "The party dismissed the poll result as rigged.",
+                  "The ministry denied any role in the blackout.",
+                  "Such terms are out of the question, the rebels said."],
+    "other": ["The ferry docked in Piraeus at noon.",
+              "Inflation eased to four percent in April.",
+              "Observers counted ballots through the night.",
+              "The new embassy building cost twelve million dollars.",
+              "Snow closed the mountain pass on Sunday.",
+              "Trade talks are scheduled for next month."],
+}
+SPLIT_SENTENCES = {"train": SENTENCES, "dev": DEV_SENTENCES, "test": TEST_SENTENCES}
+
+
+def make_records(prefix: str = "t", groups: tuple[str, str] = ("alpha", "beta"), split: str = "train") -> list[dict]:
     recs = []
-    for label, texts in SENTENCES.items():
+    for label, texts in SPLIT_SENTENCES[split].items():
         for i, text in enumerate(texts):
             recs.append({"id": f"{prefix}-{label}-{i}", "text": text, "label": label, "also": [],
                          "group": groups[i % 2], "voice": "reported", "tags": ["plain"]})
@@ -52,8 +121,8 @@ def write_jsonl(path: Path, records: list[dict]) -> Path:
 def tiny_data(tmp_path_factory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("data")
     return {"train": write_jsonl(d / "train.jsonl", make_records("tr", ("alpha", "beta"))),
-            "dev": write_jsonl(d / "dev.jsonl", make_records("dv", ("gamma", "delta"))),
-            "test": write_jsonl(d / "test.jsonl", make_records("te", ("eps", "zeta")))}
+            "dev": write_jsonl(d / "dev.jsonl", make_records("dv", ("gamma", "delta"), "dev")),
+            "test": write_jsonl(d / "test.jsonl", make_records("te", ("eps", "zeta"), "test"))}
 
 
 @pytest.fixture(scope="session")
@@ -131,7 +200,7 @@ def actor_run(tmp_path_factory, tiny_bert):
     d = tmp_path_factory.mktemp("actor-data")
     table = d / "actors.yaml"
     table.write_text(ACTOR_TABLE, encoding="utf-8")
-    files = {name: write_jsonl(d / f"{name}.jsonl", with_spans(make_records(prefix, groups)))
+    files = {name: write_jsonl(d / f"{name}.jsonl", with_spans(make_records(prefix, groups, name)))
              for name, prefix, groups in (("train", "tr", ("alpha", "beta")), ("dev", "dv", ("gamma", "delta")),
                                           ("test", "te", ("eps", "zeta")))}
     cfg = config_from_dict({

@@ -223,7 +223,7 @@ def test_load_gold_span_not_matching_text_names_line_and_article(articles_dir):
 
 def test_load_gold_missing_article_text_and_missing_gold_file(articles_dir):
     (articles_dir / "a2.txt").unlink()
-    with pytest.raises(DataError, match=r"gold\.jsonl: article 'a2' has no text file .*a2\.txt"):
+    with pytest.raises(DataError, match=r"gold\.jsonl:\d+: article 'a2' has no text file .*a2\.txt"):
         load_gold(articles_dir)
     (articles_dir / "gold.jsonl").unlink()
     with pytest.raises(DataError, match=r"gold\.jsonl: no gold file"):
@@ -236,3 +236,22 @@ def test_real_gold_articles_load():
     texts, gold = load_gold(ROOT / "data" / "articles")
     assert texts and set(texts) == set(gold)
     assert all(g["label"] in LABELS for sents in gold.values() for g in sents)
+
+
+@pytest.mark.parametrize("line, message", [
+    ('"text"', "gold.jsonl:1: expected a JSON object, got str"),
+    ('{"article_id": "a1", "text": "x", "label": "other"}', "gold.jsonl:1: missing field(s) start, end"),
+    ('{"article_id": "a1", "start": "0", "end": 3, "text": "x", "label": "other"}',
+     "gold.jsonl:1: start and end must be non-negative integers"),
+    ('{"article_id": "a1", "start": -3, "end": 0, "text": "", "label": "other"}',
+     "gold.jsonl:1: start and end must be non-negative integers"),
+])
+def test_load_gold_refuses_records_that_are_not_gold_sentences(tmp_path, line, message):
+    from communique.article_eval import load_gold
+    from communique.errors import DataError
+
+    (tmp_path / "gold.jsonl").write_text(line + "\n", encoding="utf-8")
+    (tmp_path / "a1.txt").write_text("abc", encoding="utf-8")
+    with pytest.raises(DataError) as e:
+        load_gold(tmp_path)
+    assert message in str(e.value)

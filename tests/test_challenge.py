@@ -75,7 +75,7 @@ def test_per_rule_accuracy_and_pair_consistency(tmp_path):
     assert probs.shape == (9, len(LABELS)) and np.allclose(probs.sum(1), 1.0)
     assert [LABELS[i] for i in probs.argmax(1)] == [row[4] for row in ROWS]
 
-    assert scores["n"] == 9 and scores["n_pairs"] == 5  # c1..c4 and the lone s1
+    assert scores["n"] == 9 and scores["n_pairs"] == 4  # c1..c4; the lone s1 is not a pair
     assert scores["accuracy"] == pytest.approx(6 / 9)
     assert scores["pair_consistency"] == pytest.approx(2 / 4)  # c1, c3 whole; c2, c4 not; s1 is no pair
     per = scores["per_rule"]
@@ -122,6 +122,18 @@ def test_shipped_challenge_set_with_an_oracle():
     assert scores["n"] == len(recs) and scores["n_pairs"] == len({r["pair"] for r in recs})
     assert scores["accuracy"] == 1.0 and scores["pair_consistency"] == 1.0
     assert set(scores["per_rule"]) == {r["rule"] for r in recs}
-    # an oracle that says `other` to every stance sentence gets no stance pair whole
+    # a model that says `other` to everything gets the `other` halves right but no pair whole
+    # (every shipped pair has a stance sentence)
     scores, _, _ = evaluate_challenge(LookupModel({}), path)
     assert scores["accuracy"] == pytest.approx(sum(r["label"] == "other" for r in recs) / len(recs))
+    assert scores["pair_consistency"] == 0.0
+
+
+def test_explicit_null_pair_and_rule_count_as_absent(tmp_path):
+    from communique.challenge import challenge_scores
+
+    records = [{"id": f"c{i}", "text": f"t{i}", "label": "other", "pair": None, "rule": None} for i in range(3)]
+    y = np.zeros(3, dtype=int) + LABELS.index("other")
+    result = challenge_scores(records, y)
+    assert result["accuracy"] == 1.0 and list(result["per_rule"]) == ["unspecified"]
+    assert result["n_pairs"] == 0 and math.isnan(result["pair_consistency"])  # three lone records, no pair

@@ -105,7 +105,7 @@ def _with_actors(scores: Path, d: Path) -> Path:
 def corpus(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("corpus")
     for split, prefix in (("train", "tr"), ("dev", "dv"), ("test", "te")):
-        write_jsonl(d / f"{split}.jsonl", make_records(prefix))
+        write_jsonl(d / f"{split}.jsonl", make_records(prefix, split=split))
     return d
 
 

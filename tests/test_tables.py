@@ -52,7 +52,7 @@ def test_corpus_files_prefers_splits_then_batches(tmp_path):
 
 def test_load_corpus_and_summaries(tmp_path):
     write_jsonl(tmp_path / "train.jsonl", make_records("tr"))
-    recs = make_records("te", ("eps", "zeta"))
+    recs = make_records("te", ("eps", "zeta"), "test")
     recs[0]["tags"] = ["plain", "negation"]
     write_jsonl(tmp_path / "test.jsonl", recs)
     df = ct.load_corpus(tmp_path)

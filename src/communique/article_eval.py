@@ -38,6 +38,14 @@ def load_gold(articles_dir: str | Path) -> tuple[dict[str, str], dict[str, list[
                 g = json.loads(line)
             except json.JSONDecodeError as e:
                 raise DataError(f"{gold_file}:{lineno}: malformed JSON ({e.msg})") from None
+            if not isinstance(g, dict):
+                raise DataError(f"{gold_file}:{lineno}: expected a JSON object, got {type(g).__name__}")
+            missing = [k for k in ("article_id", "start", "end", "text", "label") if k not in g]
+            if missing:
+                raise DataError(f"{gold_file}:{lineno}: missing field(s) {', '.join(missing)}")
+            if not all(isinstance(g[k], int) and not isinstance(g[k], bool) and g[k] >= 0 for k in ("start", "end")):
+                raise DataError(f"{gold_file}:{lineno}: start and end must be non-negative integers, "
+                                f"got {g['start']!r} and {g['end']!r}")
             if g.get("label") not in LABELS:
                 raise DataError(f"{gold_file}:{lineno}: unknown label {g.get('label')!r}")
             g["_line"] = lineno
@@ -46,7 +54,7 @@ def load_gold(articles_dir: str | Path) -> tuple[dict[str, str], dict[str, list[
     for aid, sents in gold.items():
         f = d / f"{aid}.txt"
         if not f.is_file():
-            raise DataError(f"{gold_file}: article {aid!r} has no text file {f}")
+            raise DataError(f"{gold_file}:{sents[0]['_line']}: article {aid!r} has no text file {f}")
         texts[aid] = f.read_text(encoding="utf-8")
         for g in sents:
             if texts[aid][g["start"]:g["end"]] != g["text"]:

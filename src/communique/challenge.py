@@ -23,17 +23,17 @@ def challenge_scores(records: list[dict[str, Any]], y_pred: np.ndarray) -> dict[
     correct = y_true == np.asarray(y_pred)
     pairs: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(records):
-        pairs[str(r.get("pair", r["id"]))].append(i)
+        pairs[str(r.get("pair") or r["id"])].append(i)
     by_rule: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(records):
-        by_rule[str(r.get("rule", "unspecified"))].append(i)
+        by_rule[str(r.get("rule") or "unspecified")].append(i)
 
     def consistency(indices: list[int]) -> float:
-        ids = {str(records[i].get("pair", records[i]["id"])) for i in indices}
+        ids = {str(records[i].get("pair") or records[i]["id"]) for i in indices}
         full = [p for p in ids if len(pairs[p]) >= 2]
         return float(np.mean([all(correct[j] for j in pairs[p]) for p in full])) if full else float("nan")
 
-    return {"n": len(records), "n_pairs": len(pairs), "accuracy": float(correct.mean()),
+    return {"n": len(records), "n_pairs": sum(len(ix) >= 2 for ix in pairs.values()), "accuracy": float(correct.mean()),
             "pair_consistency": consistency(list(range(len(records)))),
             "per_rule": {rule: {"n": len(ix), "accuracy": float(correct[ix].mean()), "pair_consistency": consistency(ix)}
                          for rule, ix in sorted(by_rule.items())}}
