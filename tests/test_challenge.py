@@ -88,7 +88,7 @@ def test_per_rule_accuracy_and_pair_consistency(tmp_path):
     assert math.isnan(per["unspecified"]["pair_consistency"])  # no pair of two to judge
 
     text = format_challenge(scores)
-    assert text.startswith("challenge set: 5 pairs, accuracy 0.667, pair consistency 0.500")
+    assert text.startswith("challenge set: 4 pairs, accuracy 0.667, pair consistency 0.500")
     assert any(line.split() == ["R1", "4", "0.750", "0.500"] for line in text.splitlines())
 
 

@@ -225,8 +225,10 @@ def plot_learning_curve(log_history: Sequence[dict[str, Any]], title: str = ""):
 
 def plot_dyad_network(dyads, top: int = 30, title: str = "who to whom"):
     """Actors as nodes on a circle, stances as arrows from speaker to target, coloured by the dyad's most
-    frequent label, width by count (a :func:`communique.tables.dyad_table`; the ``top`` largest)."""
-    table = dyads.head(top)
+    frequent label, width by count (a :func:`communique.tables.dyad_table`; the ``top`` largest dyads that
+    name a target)."""
+    named = [t != "(none named)" for _, t in dyads.index]  # a stance with no target named has no arrow
+    table = dyads[named].head(top)
     fig, ax = plt.subplots(figsize=(7.5, 7.5))
     actors = list(dict.fromkeys([a for pair in table.index for a in pair]))
     if not actors:

@@ -214,7 +214,7 @@ def _make_sink(out: str, fmt: str):
             import pyarrow.parquet as pq
 
             # the local engine's conversion: pandas reads the JSONL rows, Arrow writes them
-            frame = pd.read_json(io.StringIO("".join(lines)), lines=True, dtype=False)
+            frame = pd.read_json(io.StringIO("".join(lines)), lines=True, dtype=False, precise_float=True)
             pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), file)
 
         def on_write_complete(self, write_result):

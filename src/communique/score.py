@@ -221,7 +221,7 @@ def _finalise(partial: Path, out: Path) -> None:
         return
     import pandas as pd
 
-    reader = pd.read_json(partial, lines=True, chunksize=50_000, dtype=False)
+    reader = pd.read_json(partial, lines=True, chunksize=50_000, dtype=False, precise_float=True)
     if suffix == ".csv":
         for i, frame in enumerate(reader):
             frame.to_csv(tmp, mode="w" if i == 0 else "a", header=i == 0, index=False)
@@ -437,8 +437,8 @@ def read_scores(path: str | Path):
     if path.suffix == ".parquet":
         return pd.read_parquet(path)
     if path.suffix == ".csv":
-        return pd.read_csv(path)
-    return pd.read_json(path, lines=True, dtype=False)
+        return pd.read_csv(path, float_precision="round_trip")
+    return pd.read_json(path, lines=True, dtype=False, precise_float=True)
 
 
 def rows_from_binary(f, suffix: str) -> Iterator[dict[str, Any]]:
@@ -460,7 +460,7 @@ def _iter_rows(path: Path) -> Iterator[dict[str, Any]]:
     if suffix == ".csv":
         import pandas as pd
 
-        for frame in pd.read_csv(path, chunksize=10_000, dtype={"article_id": str}):
+        for frame in pd.read_csv(path, chunksize=10_000, dtype={"article_id": str}, float_precision="round_trip"):
             yield from frame.astype(object).where(frame.notna(), None).to_dict("records")
         return
     with path.open("rb") as f:
