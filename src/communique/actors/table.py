@@ -120,6 +120,8 @@ class ActorTable:
         for actor in actors.values():
             for alias in (actor.name, *actor.aliases):
                 self._index.setdefault(key(alias), actor.name)
+        # the first word of every name, as its key: most words of a sentence start no name and are skipped
+        self._first = {key(k.split(" ", 1)[0]) for k in self._index} | {k.split(" ", 1)[0] for k in self._index}
 
     def __len__(self) -> int:
         return len(self.actors)
@@ -212,6 +214,10 @@ class ActorTable:
         found = []
         i = 0
         while i < len(tokens):
+            if not tokens[i][2] or (key(tokens[i][2]) not in self._first and tokens[i][2].casefold() not in self._first
+                                    and tokens[i][2].casefold() != "the"):
+                i += 1
+                continue
             for j in range(min(len(tokens), i + _MAX_NGRAM), i, -1):
                 words = [t[2] for t in tokens[i:j] if t[2]]
                 name = self._index.get(key(" ".join(words))) if words else None
