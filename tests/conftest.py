@@ -103,6 +103,40 @@ TEST_SENTENCES = {
 SPLIT_SENTENCES = {"train": SENTENCES, "dev": DEV_SENTENCES, "test": TEST_SENTENCES}
 
 
+def rule_model(rule, family: str = "rule-stub"):
+    """A deterministic stand-in for a trained model, for tests whose expected numbers are worked out by hand:
+    its label for each text is ``rule(text)`` (scored 10 against 0); ``.seen`` lists every text it scored."""
+    import numpy as np
+
+    from communique.labels import LABELS
+    from communique.models.base import StanceModel
+
+    class _Rule(StanceModel):
+        def __init__(self):
+            self.actors_ = None
+            self.seen: list[str] = []
+
+        def logits(self, texts):
+            self.seen.extend(texts)
+            out = np.zeros((len(texts), len(LABELS)))
+            for i, text in enumerate(texts):
+                out[i, LABELS.index(rule(text))] = 10.0
+            return out
+
+        def fit(self, train, dev=None, work_dir=None, resume=False):
+            return self
+
+        def _save_weights(self, path):
+            return {}
+
+        @classmethod
+        def _load_weights(cls, path, settings):
+            raise NotImplementedError
+
+    _Rule.family = family
+    return _Rule()
+
+
 def make_records(prefix: str = "t", groups: tuple[str, str] = ("alpha", "beta"), split: str = "train") -> list[dict]:
     recs = []
     for label, texts in SPLIT_SENTENCES[split].items():

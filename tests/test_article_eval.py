@@ -6,42 +6,18 @@ worked out by hand from the crafted articles and the segmenter's spans.
 
 import json
 
-import numpy as np
 import pytest
 
 from communique.article_eval import align, evaluate_articles, format_articles, load_gold
 from communique.errors import DataError
 from communique.labels import LABELS
-from communique.models.base import StanceModel
+from conftest import rule_model
 
 
-class KeywordModel(StanceModel):
-    """Scores each sentence by the first keyword it contains (else `other`); nothing is learnt."""
-
-    family = "keyword-stub"
-
-    def __init__(self, keywords: dict[str, str]):
-        self.keywords = keywords
-        self.actors_ = None
-        self.seen: list[str] = []
-
-    def logits(self, texts):
-        self.seen.extend(texts)
-        out = np.zeros((len(texts), len(LABELS)))
-        for i, text in enumerate(texts):
-            label = next((lab for word, lab in self.keywords.items() if word in text), "other")
-            out[i, LABELS.index(label)] = 10.0
-        return out
-
-    def fit(self, train, dev=None, work_dir=None, resume=False):
-        return self
-
-    def _save_weights(self, path):
-        return {}
-
-    @classmethod
-    def _load_weights(cls, path, settings):
-        raise NotImplementedError
+def KeywordModel(keywords: dict[str, str]):
+    """Labels each sentence by the first keyword it contains (else `other`); nothing is learnt."""
+    return rule_model(lambda text: next((lab for word, lab in keywords.items() if word in text), "other"),
+                      "keyword-stub")
 
 
 # "Marchetti" -> threat: the model misfires on the byline, which the row builder must overrule (furniture).

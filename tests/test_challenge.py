@@ -9,35 +9,13 @@ import pytest
 from communique.challenge import challenge_scores, evaluate_challenge, format_challenge
 from communique.errors import DataError
 from communique.labels import LABELS
-from communique.models.base import StanceModel
 
-from conftest import ROOT
+from conftest import ROOT, rule_model
 
 
-class LookupModel(StanceModel):
+def LookupModel(answers: dict[str, str]):
     """Answers a fixed label per sentence text (`other` for any text it does not know); nothing is learnt."""
-
-    family = "lookup-stub"
-
-    def __init__(self, answers: dict[str, str]):
-        self.answers = answers
-        self.actors_ = None
-
-    def logits(self, texts):
-        out = np.zeros((len(texts), len(LABELS)))
-        for i, text in enumerate(texts):
-            out[i, LABELS.index(self.answers.get(text, "other"))] = 5.0
-        return out
-
-    def fit(self, train, dev=None, work_dir=None, resume=False):
-        return self
-
-    def _save_weights(self, path):
-        return {}
-
-    @classmethod
-    def _load_weights(cls, path, settings):
-        raise NotImplementedError
+    return rule_model(lambda text: answers.get(text, "other"), "lookup-stub")
 
 
 # (id, pair, rule, gold label, the model's answer)
