@@ -95,3 +95,18 @@ def test_evaluate_writes_everything(tiny_data, tmp_path):
     assert abs(sum(rows[0]["probs"].values()) - 1) < 1e-4
     assert set(result["slices"]["group"]) == {"eps", "zeta"}
     assert "test: accuracy" in (run / "MODEL_CARD.md").read_text()
+
+
+def test_run_dir_type_knows_the_layout_and_reads_the_config_typed(tiny_data, tmp_path):
+    from communique.config import Config
+    from communique.rundir import RunDir
+
+    path = train(tiny_config(tiny_data), out_dir=tmp_path / "run")
+    run = RunDir(path).require_finished()
+    assert isinstance(run.config, Config) and run.config.data.test == [str(tiny_data["test"])]
+    assert run.model_dir == path / "model" and run.eval_dir("test") == path / "eval" / "test"
+    assert run.env["status"] == "finished" and "dev" in run.metrics and run.evaluation("test") == {}
+    evaluate(path, n_boot=0)
+    assert run.evaluation("test")["overall"]["n"] == 30
+    with pytest.raises(RunDirError, match="not a finished run directory"):
+        RunDir(tmp_path / "nothing").require_finished()

@@ -19,7 +19,7 @@ from .data import read_records
 from .labels import LABELS
 from .metrics import classification_report, macro_f1, to_ids
 from .models import load_model
-from .rundir import require_run
+from .rundir import RunDir
 
 
 def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> dict[str, Any]:
@@ -56,7 +56,7 @@ def compare(run_dirs: Sequence[str | Path], data: Sequence[str], n_boot: int = 1
     preds = {}
     result: dict[str, Any] = {"data": list(data), "n": len(records), "runs": {}, "pairs": [], "disagreements": []}
     for name, run in zip(names, run_dirs):
-        probs = load_model(require_run(run)).predict_proba([r["text"] for r in records])
+        probs = load_model(RunDir(run).require_finished().path).predict_proba([r["text"] for r in records])
         preds[name] = probs.argmax(1)
         result["runs"][name] = classification_report(y, preds[name], probs, also=[r.get("also") or [] for r in records],
                                                      n_boot=n_boot, seed=seed)

@@ -139,7 +139,7 @@ def _coerce(key: str, value: Any, f: dataclasses.Field, tp: Any) -> Any:
     return value
 
 
-def config_from_dict(raw: dict[str, Any], source: str = "config") -> Config:
+def config_from_dict(raw: dict[str, Any], source: str = "config", check_packages: bool = True) -> Config:
     """Build a validated :class:`Config` from a nested mapping."""
     if raw is None:
         raw = {}
@@ -164,7 +164,7 @@ def config_from_dict(raw: dict[str, Any], source: str = "config") -> Config:
         sections[name] = cls(**kwargs)
     cfg = Config(**sections)
     check_family_keys(cfg.model, source)
-    check_report_to(cfg.training.report_to, cfg.model.family, source)
+    check_report_to(cfg.training.report_to, cfg.model.family, source, check_packages)
     return cfg
 
 
@@ -191,8 +191,9 @@ def check_family_keys(model: ModelConfig, source: str = "config") -> None:
 REPORT_TO_PACKAGES = {"tensorboard": ("tensorboard", "tensorboardX"), "mlflow": ("mlflow",)}
 
 
-def check_report_to(report_to: str, family: str, source: str = "config") -> None:
-    """Refuse a logging integration that would be ignored (not a transformer run) or cannot load."""
+def check_report_to(report_to: str, family: str, source: str = "config", check_packages: bool = True) -> None:
+    """Refuse a logging integration that would be ignored (not a transformer run) or cannot load
+    (``check_packages=False``: a finished run's config is read back, the package is not needed)."""
     import importlib.util
 
     if report_to == "none":
@@ -201,7 +202,7 @@ def check_report_to(report_to: str, family: str, source: str = "config") -> None
         raise ConfigError(f"{source}: training.report_to {report_to!r} applies to the transformer family only "
                           f"(model.family is {family!r}, which has no Trainer); set training.report_to=none")
     packages = REPORT_TO_PACKAGES[report_to]
-    if all(importlib.util.find_spec(pkg) is None for pkg in packages):
+    if check_packages and all(importlib.util.find_spec(pkg) is None for pkg in packages):
         raise ConfigError(f"{source}: training.report_to {report_to!r} needs the {packages[0]} package, which is not "
                           f"installed: pip install {packages[0]} (or set training.report_to=none)")
 
@@ -225,8 +226,9 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     return raw
 
 
-def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
-    """Read a YAML config, apply ``--set`` overrides and validate it."""
+def load_config(path: str | Path, overrides: list[str] | None = None, check_packages: bool = True) -> Config:
+    """Read a YAML config, apply ``--set`` overrides and validate it (``check_packages``: that a logging
+    integration's package is installed)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
@@ -238,7 +240,7 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
         raise ConfigError(f"{path}: not valid YAML ({e})") from None
     if raw is None:
         raise ConfigError(f"{path}: the config file is empty; start from one in configs/")
-    return config_from_dict(apply_overrides(raw, overrides or []), source=str(path))
+    return config_from_dict(apply_overrides(raw, overrides or []), source=str(path), check_packages=check_packages)
 
 
 def describe_config(cfg: Config) -> str:

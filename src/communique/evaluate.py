@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from .article_eval import evaluate_articles
 from .challenge import evaluate_challenge
@@ -24,7 +23,7 @@ from .errors import CommuniqueError
 from .labels import LABELS
 from .metrics import classification_report, format_report, slice_metrics, to_ids
 from .models import StanceModel, load_model
-from .rundir import require_run, write_json, write_model_card
+from .rundir import RunDir, write_json, write_model_card
 
 log = logging.getLogger(__name__)
 
@@ -62,14 +61,16 @@ def write_confusion(out: Path, confusion: list[list[int]], title: str) -> None:
     plt.close(fig)
 
 
-def resolve_data(run_dir: Path, data: Sequence[str] | None, split: str) -> tuple[list[str], str]:
+def resolve_data(run: RunDir, data: Sequence[str] | None, split: str) -> tuple[list[str], str]:
     """The files to evaluate on and a name for the output folder."""
     if data:  # never a split's name: RUN/eval/test belongs to the run's own test split
         return list(data), f"data-{Path(data[0]).stem}"
-    files = run_config(run_dir)["data"].get(split)
+    if split not in ("test", "dev", "train"):
+        raise CommuniqueError(f"--split {split!r}: choose test, dev or train, or pass --data FILE")
+    files = getattr(run.config.data, split)
     if not files:
-        raise CommuniqueError(f"{run_dir}/config.yaml: data.{split} is empty; pass --data FILE")
-    return files, split
+        raise CommuniqueError(f"{run.config_file}: data.{split} is empty; pass --data FILE")
+    return list(files), split
 
 
 def cue_only_scores(train_files: Sequence[str], records: Sequence[dict[str, Any]], y_true: np.ndarray,
@@ -94,10 +95,6 @@ def cue_only_scores(train_files: Sequence[str], records: Sequence[dict[str, Any]
     return out
 
 
-def run_config(run_dir: Path) -> dict[str, Any]:
-    return yaml.safe_load((Path(run_dir) / "config.yaml").read_text(encoding="utf-8"))
-
-
 def evaluate(run_dir: str | Path, data: Sequence[str] | None = None, split: str = "test",
              out_dir: str | Path | None = None, slices: Sequence[str] = (), n_boot: int = 1000,
              seed: int = 0, model: StanceModel | None = None, extras: bool = True, precision: str | None = None,
@@ -116,9 +113,10 @@ def evaluate(run_dir: str | Path, data: Sequence[str] | None = None, split: str 
     Returns:
         ``{"overall": ..., "slices": ..., ...}`` as also saved to ``metrics.json``.
     """
-    run_dir = require_run(run_dir)
-    files, name = resolve_data(run_dir, data, split)
-    out = Path(out_dir) if out_dir else run_dir / "eval" / name
+    run = RunDir(run_dir).require_finished()
+    run_dir = run.path
+    files, name = resolve_data(run, data, split)
+    out = Path(out_dir) if out_dir else run.eval_dir(name)
     out.mkdir(parents=True, exist_ok=True)
     model = model or load_model(run_dir, precision, runtime, batch_size)
     records = read_records(files)
@@ -138,16 +136,16 @@ def evaluate(run_dir: str | Path, data: Sequence[str] | None = None, split: str 
         from .actors.scoring import evaluate_actors
 
         result["actors"] = evaluate_actors(model.actors_, records, n_boot=n_boot, seed=seed)
-    cfg_data = run_config(run_dir)["data"]
-    train_files = cfg_data.get("train") or []
+    cfg_data = run.config.data
+    train_files = cfg_data.train
     if extras and train_files and all(Path(f).exists() for f in train_files):
         result["cue_only"] = cue_only_scores(train_files, records, y_true, files_of, y_pred)
     if extras and not data:
-        if cfg_data.get("challenge") and Path(cfg_data["challenge"]).is_file():
-            result["challenge"], c_records, c_probs = evaluate_challenge(model, cfg_data["challenge"])
+        if cfg_data.challenge and Path(cfg_data.challenge).is_file():
+            result["challenge"], c_records, c_probs = evaluate_challenge(model, cfg_data.challenge)
             write_predictions(out / "challenge_predictions.jsonl", c_records, c_probs)
-        if cfg_data.get("articles") and (Path(cfg_data["articles"]) / "gold.jsonl").is_file():
-            result["articles"] = evaluate_articles(model, cfg_data["articles"])
+        if cfg_data.articles and (Path(cfg_data.articles) / "gold.jsonl").is_file():
+            result["articles"] = evaluate_articles(model, cfg_data.articles)
     write_predictions(out / "predictions.jsonl", records, probs)
     write_confusion(out, result["overall"]["confusion"], f"{run_dir.name} on {name}")
     write_json(out / "metrics.json", result)

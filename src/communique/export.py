@@ -25,7 +25,7 @@ from typing import Any
 
 from .errors import CommuniqueError
 from .labels import LABEL2ID, LABEL_DEFINITIONS, LABELS
-from .rundir import measured_limits, now, read_env, require_run, write_json
+from .rundir import RunDir, measured_limits, now, write_json
 
 FORMATS = ("hf", "onnx")  # hf: weights + tokenizer + card; onnx: the same plus onnx/model.onnx
 MARKER = "communique-export.json"  # written last; its presence means "export made this folder"
@@ -50,7 +50,7 @@ def export_run(run_dir: str | Path, out_dir: str | Path, fmt: str = "hf", force:
     Example:
         >>> export_run("runs/minilm", "export/minilm", fmt="onnx")  # doctest: +SKIP
     """
-    run_dir = require_run(run_dir)
+    run_dir = RunDir(run_dir).require_finished().path
     if fmt not in FORMATS:
         raise CommuniqueError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
     family = _family(run_dir)
@@ -201,10 +201,6 @@ def _version() -> str:
         return "unknown"
 
 
-def _read(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-
-
 def _base_model(pretrained: str) -> str | None:
     """The Hub id of the encoder, or None for a local path."""
     from .config import MINILM
@@ -221,10 +217,9 @@ CARD_TEMPLATE = "---\n{{ card_data }}\n---\n\n{{ body }}\n"
 
 def card_data(run_dir: Path, test_eval: dict[str, Any], license: str = LICENSE):
     """The card's metadata: language, licence, pipeline tag and, when evaluated, the model-index."""
-    import yaml
     from huggingface_hub import EvalResult, ModelCardData
 
-    cfg = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
+    cfg = RunDir(run_dir).config
     results = []
     overall = test_eval.get("overall")
     if overall:
@@ -238,16 +233,15 @@ def card_data(run_dir: Path, test_eval: dict[str, Any], license: str = LICENSE):
     return ModelCardData(language="en", license=license, library_name="transformers",
                          pipeline_tag="text-classification",
                          tags=["stance-detection", "communique", "news", "politics"],
-                         base_model=_base_model(cfg["model"]["pretrained"]), model_name=run_dir.name,
+                         base_model=_base_model(cfg.model.pretrained), model_name=run_dir.name,
                          eval_results=results or None, metrics=["accuracy", "f1"])
 
 
 def card_body(run_dir: Path, test_eval: dict[str, Any], temperature: float) -> str:
     """The card's Markdown: usage, labels, metrics, data, calibration, limits and provenance."""
-    import yaml
-
-    cfg = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
-    env, saved = read_env(run_dir), _read(run_dir / "metrics.json")
+    run = RunDir(run_dir)
+    cfg = run.config
+    env, saved = run.env, run.metrics
     counts = saved.get("data", {})
     labels = "\n".join(f"- **{label}**: {LABEL_DEFINITIONS[label]}." for label in LABELS)
     overall = test_eval.get("overall")
@@ -269,7 +263,7 @@ def card_body(run_dir: Path, test_eval: dict[str, Any], temperature: float) -> s
 
 A sentence classifier for English news about international politics, diplomacy, conflict and
 trade, exported by `communique export` from the run `{run_dir.name}` (encoder
-`{cfg['model']['pretrained']}`). It tags each sentence with the stance-bearing act it mainly reports.
+`{cfg.model.pretrained}`). It tags each sentence with the stance-bearing act it mainly reports.
 
 ## Use
 
@@ -282,7 +276,7 @@ classify("Beijing warned Manila of consequences if the resupply missions continu
 
 The probabilities are calibrated: the run's temperature ({temperature:.4f}, fitted on dev) is folded
 into the classifier's weights, so they equal `communique predict`'s. Pass `truncation=True` to cut
-sentences at {cfg['model'].get('max_length', '?')} tokens as communique does.
+sentences at {cfg.model.max_length} tokens as communique does.
 
 ## Labels
 
@@ -296,8 +290,8 @@ Full definitions, decision rules and examples: `data/CODEBOOK.md` in the communi
 
 ## Training data
 
-- train: {', '.join(cfg['data']['train'])} ({counts.get('train', '?')} sentences)
-- dev: {', '.join(cfg['data']['dev']) or 'held out from train by group'} ({counts.get('dev', '?')} sentences)
+- train: {', '.join(cfg.data.train)} ({counts.get('train', '?')} sentences)
+- dev: {', '.join(cfg.data.dev) or 'held out from train by group'} ({counts.get('dev', '?')} sentences)
 - Splits are disjoint by group (conflict or dispute).
 
 ## Limits
@@ -320,7 +314,7 @@ def write_card(run_dir: Path, out: Path, temperature: float, license: str = LICE
     """Write ``out/README.md`` with :class:`huggingface_hub.ModelCard`."""
     from huggingface_hub import ModelCard
 
-    test_eval = _read(run_dir / "eval" / "test" / "metrics.json")
+    test_eval = RunDir(run_dir).evaluation("test")
     card = ModelCard.from_template(card_data(run_dir, test_eval, license), template_str=CARD_TEMPLATE,
                                    body=card_body(run_dir, test_eval, temperature))
     path = out / "README.md"

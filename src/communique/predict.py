@@ -9,7 +9,7 @@ from typing import Any
 from .errors import DataError
 from .labels import LABELS
 from .models import StanceModel, load_model
-from .rundir import require_run
+from .rundir import RunDir
 
 
 def predict(run_dir: str | Path | StanceModel, sentences: Sequence[str], precision: str | None = None,
@@ -24,7 +24,7 @@ def predict(run_dir: str | Path | StanceModel, sentences: Sequence[str], precisi
     for i, s in enumerate(sentences, 1):
         if not isinstance(s, str) or not s.strip():
             raise DataError(f"sentence {i}: empty; give the text to label")
-    model = run_dir if isinstance(run_dir, StanceModel) else load_model(require_run(run_dir), precision, runtime,
+    model = run_dir if isinstance(run_dir, StanceModel) else load_model(RunDir(run_dir).require_finished().path, precision, runtime,
                                                                         batch_size)
     probs = model.predict_proba(sentences)
     rows = [{"text": s, "label": LABELS[int(p.argmax())], "confidence": float(p.max()),

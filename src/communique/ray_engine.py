@@ -35,7 +35,7 @@ from typing import Any
 
 from .articles import Article, SkippedRecord, jsonl_rows, parquet_rows, rows_to_articles
 from .errors import CommuniqueError, DataError
-from .rundir import require_run
+from .rundir import RunDir
 from .score import ScoreOptions, apply_inference_options, check_options, rows_from_binary, sentence_rows, summary_lines
 
 INPUT_FORMATS = (".jsonl", ".json", ".parquet")  # .json is read as JSONL, as by the local engine
@@ -146,7 +146,7 @@ class SentenceScorer:
     def __init__(self, run_dir: str, opts: ScoreOptions):
         from .models import load_model
 
-        self.model = load_model(require_run(run_dir))
+        self.model = load_model(RunDir(run_dir).require_finished().path)
         apply_inference_options(self.model, opts)
         self.opts = opts
 
@@ -298,7 +298,7 @@ def score_ray(inputs: Sequence[str], run_dir: str | Path, out: str, opts: ScoreO
     if fmt not in OUTPUT_FORMATS:
         raise CommuniqueError(f"{out}: the Ray engine writes a directory of shards; name it *.jsonl or *.parquet")
     check_options(Path(out.rstrip("/")), opts)
-    run_dir = str(require_run(Path(run_dir).resolve()))
+    run_dir = str(RunDir(Path(run_dir).resolve()).require_finished().path)
     from .models import load_model
 
     load_model(run_dir)  # a damaged model fails here, before any old output is removed

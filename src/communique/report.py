@@ -13,7 +13,6 @@ Example:
 from __future__ import annotations
 
 import html
-import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from . import tables as ct
-from .rundir import require_run
+from .rundir import RunDir
 
 SLICES = ("group", "voice", "tags")  # slices drawn when the evaluation has them
 Block = tuple  # ("h", level, text) | ("p", text) | ("table", DataFrame) | ("img", file, alt) | ("pre", text)
@@ -184,20 +183,17 @@ def write_report(run_dir: str | Path, split: str = "test", fmt: str = "md", out_
         raise ValueError(f"format {fmt!r}: choose md or html")
     import matplotlib.pyplot as plt
 
-    run_dir = require_run(run_dir)
+    run = RunDir(run_dir).require_finished()
+    run_dir = run.path
     out = Path(out_dir) if out_dir else run_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
     note, errors = "", None
-    metrics_file = run_dir / "metrics.json"
-    saved = json.loads(metrics_file.read_text(encoding="utf-8")) if metrics_file.is_file() else {}
-    if (run_dir / "eval" / split / "metrics.json").is_file():
+    saved = run.metrics
+    if (run.eval_dir(split) / "metrics.json").is_file():
         result = ct.load_eval(run_dir, split)
         errors = ct.confident_errors(ct.load_predictions(run_dir, split), k_errors)
     else:
-        import yaml
-
-        cfg = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
-        result = {"data": cfg["data"].get("dev") or ["dev held out from train"], "overall": saved["dev"]}
+        result = {"data": run.config.data.dev or ["dev held out from train"], "overall": saved["dev"]}
         note = (f"No evaluation on {split} yet: these are the dev metrics saved at training time. "
                 f"Run `communique evaluate {run_dir} --split {split}` for slices and errors.")
         split = "dev"

@@ -13,6 +13,7 @@ Layout of ``runs/NAME/``::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
@@ -41,7 +42,7 @@ def is_run_dir(path: Path) -> bool:
         env = json.loads((path / "env.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return isinstance(env, dict) and "status" in env and (path / "config.yaml").is_file()
+    return isinstance(env, dict) and "status" in env and (path / RunDir.CONFIG).is_file()
 
 
 def check_run_dir(path: str | Path, force: bool = False, resume: bool = False) -> Path:
@@ -51,6 +52,8 @@ def check_run_dir(path: str | Path, force: bool = False, resume: bool = False) -
     folder of other files is refused, with or without it.
     """
     path = Path(path)
+    if not is_main_process():  # under torchrun rank 0 alone decides (and may already have started the run)
+        return path
     if path.exists() and not path.is_dir():
         raise RunDirError(f"{path}: exists and is not a directory; choose another --out")
     if not path.exists() or not any(path.iterdir()):
@@ -131,12 +134,81 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def require_run(run_dir: str | Path) -> Path:
-    run_dir = Path(run_dir)
-    if not (run_dir / "model" / "model.json").is_file():
-        raise RunDirError(f"{run_dir}: not a finished run directory (no model/model.json); "
-                          "train one with `communique train CONFIG --out DIR`")
-    return run_dir
+class RunDir:
+    """A run directory: where each part of the layout lives, and its config, environment and metrics.
+
+    Every module that reads a run goes through this type, so the layout is spelled once::
+
+        run = RunDir("runs/demo").require_finished()
+        run.config.data.test, run.model_dir, run.eval_dir("test"), run.env["status"]
+    """
+
+    CONFIG, ENV, MODEL, METRICS, CARD, LOG, EVAL = ("config.yaml", "env.json", "model", "metrics.json",
+                                                    "MODEL_CARD.md", "train.log", "eval")
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.path)!r})"
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def config_file(self) -> Path:
+        return self.path / self.CONFIG
+
+    @property
+    def model_dir(self) -> Path:
+        return self.path / self.MODEL
+
+    @property
+    def metrics_file(self) -> Path:
+        return self.path / self.METRICS
+
+    @property
+    def card_file(self) -> Path:
+        return self.path / self.CARD
+
+    def eval_dir(self, name: str) -> Path:
+        """``eval/NAME``: where ``communique evaluate`` writes (a split's name, or ``data-<stem>``)."""
+        return self.path / self.EVAL / name
+
+    @property
+    def config(self):
+        """The run's config, typed and validated as at training (installed logging packages not required)."""
+        from .config import load_config
+
+        return load_config(self.config_file, check_packages=False)
+
+    @property
+    def env(self) -> dict[str, Any]:
+        return read_env(self.path)
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """What training saved (dev metrics, temperature, the Trainer's history); {} when absent."""
+        return _read_json(self.metrics_file)
+
+    def evaluation(self, name: str = "test") -> dict[str, Any]:
+        """``eval/NAME/metrics.json`` as ``communique evaluate`` wrote it; {} when not evaluated."""
+        return _read_json(self.eval_dir(name) / "metrics.json")
+
+    def require_finished(self) -> "RunDir":
+        """This run, if it holds a trained model; else a :class:`RunDirError` that says how to make one."""
+        if not (self.model_dir / "model.json").is_file():
+            raise RunDirError(f"{self.path}: not a finished run directory (no model/model.json); "
+                              "train one with `communique train CONFIG --out DIR`")
+        return self
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
 def _fmt(m: dict[str, Any] | None) -> str:
@@ -174,16 +246,12 @@ def measured_limits(test_eval: dict[str, Any]) -> str:
 
 def write_model_card(run_dir: str | Path) -> Path:
     """(Re)write MODEL_CARD.md from what the run directory holds."""
-    import yaml
-
-    run_dir = Path(run_dir)
-    cfg = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
-    env = read_env(run_dir)
-    metrics = json.loads((run_dir / "metrics.json").read_text()) if (run_dir / "metrics.json").is_file() else {}
-    test_file = run_dir / "eval" / "test" / "metrics.json"
-    test_full = json.loads(test_file.read_text()) if test_file.is_file() else {}
+    run = RunDir(run_dir)
+    run_dir = run.path
+    cfg = run.config
+    env, metrics, test_full = run.env, run.metrics, run.evaluation("test")
     test = test_full.get("overall")
-    mc, dc = cfg["model"], cfg["data"]
+    mc, dc = dataclasses.asdict(cfg.model), dataclasses.asdict(cfg.data)
     encoder = "" if mc["family"] == "tfidf" else f", encoder `{mc['pretrained']}`"
     per_class = ""
     if test:
@@ -231,6 +299,6 @@ across many articles. Read the flagged sentences; do not treat labels as facts a
 {measured_limits(test_full)}
 - Confidence is temperature-calibrated on dev; calibration can drift on other domains.
 """
-    out = run_dir / "MODEL_CARD.md"
+    out = run.card_file
     out.write_text(card, encoding="utf-8")
     return out

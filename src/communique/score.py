@@ -37,7 +37,7 @@ from .errors import CommuniqueError, DataError
 from .labels import FALLBACK_LABEL, LABELS
 from .models import StanceModel, load_model, set_inference
 from .models import check_inference
-from .rundir import require_run, write_json
+from .rundir import RunDir, write_json
 from .safety import OutputLock, check_distinct
 from .segment import DEFAULT_BACKEND, LONGEST, PIECE, segment
 
@@ -269,7 +269,7 @@ def score(inputs: Sequence[str], run_dir: str | Path | StanceModel, out: str | P
         if spec != "-" and not Path(spec).exists():
             raise DataError(f"{spec}: no such file or directory")
     # the model is loaded before anything on disk changes: a bad --model never costs an old output
-    model = run_dir if isinstance(run_dir, StanceModel) else load_model(require_run(run_dir))
+    model = run_dir if isinstance(run_dir, StanceModel) else load_model(RunDir(run_dir).require_finished().path)
     apply_inference_options(model, opts)
     model_id = run_dir if not isinstance(run_dir, StanceModel) else "<in-memory model>"
     with OutputLock(out):

@@ -24,7 +24,7 @@ from .errors import DataError
 from .labels import LABELS
 from .metrics import classification_report
 from .models import build_model
-from .rundir import (check_run_dir, environment, is_main_process, now, prepare_run_dir, read_env, update_env,
+from .rundir import (RunDir, check_run_dir, environment, is_main_process, now, prepare_run_dir, read_env, update_env,
                      write_json, write_model_card)
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def seed_everything(seed: int) -> None:
 def _attach_log(run_dir: Path) -> logging.Handler | None:
     if not is_main_process():
         return None
-    handler = logging.FileHandler(run_dir / "train.log", encoding="utf-8")
+    handler = logging.FileHandler(run_dir / RunDir.LOG, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     for name in ("communique", "transformers"):
         logging.getLogger(name).addHandler(handler)
@@ -114,7 +114,7 @@ def train(config: Config | str | Path, out_dir: str | Path | None = None, overri
     """
     cfg = config if isinstance(config, Config) else load_config(config, overrides)
     run_dir = Path(out_dir) if out_dir else default_out(None if isinstance(config, Config) else config)
-    if resume and not (run_dir / "config.yaml").is_file():
+    if resume and not RunDir(run_dir).config_file.is_file():
         resume = False  # nothing to resume: start fresh
     check_run_dir(run_dir, force=force, resume=resume)
     train_ds, dev_ds = load_splits(cfg)  # validate the data before anything on disk changes
@@ -129,7 +129,7 @@ def train(config: Config | str | Path, out_dir: str | Path | None = None, overri
     start = time.time()
     try:
         if is_main_process():
-            save_config(cfg, run_dir / "config.yaml")
+            save_config(cfg, RunDir(run_dir).config_file)
             update_env(run_dir, **environment(cfg.training.seed), status="running", started=now())
         log.info("train %d sentences (%d groups), dev %d sentences (%d groups)", len(train_ds),
                  len(set(train_ds["group"])), len(dev_ds), len(set(dev_ds["group"])))
@@ -152,15 +152,15 @@ def train(config: Config | str | Path, out_dir: str | Path | None = None, overri
         metrics["dev"] = classification_report(dev_y, probs.argmax(1), probs, also=dev_ds["also"],
                                                seed=cfg.training.seed)
         metrics["training"] = getattr(model, "trainer_state_", None)
-        model.save(run_dir / "model")
+        model.save(RunDir(run_dir).model_dir)
         if actors is not None:
             from .actors import ACTOR_DIR
             from .actors.scoring import evaluate_actors
 
-            actors.save(run_dir / "model" / ACTOR_DIR)
+            actors.save(RunDir(run_dir).model_dir / ACTOR_DIR)
             metrics["actors"] = {"training": actors.tagger.state_,
                                  "dev": evaluate_actors(actors, actor_data[1], seed=cfg.training.seed)}
-        write_json(run_dir / "metrics.json", metrics)
+        write_json(RunDir(run_dir).metrics_file, metrics)
         wall = time.time() - start
         update_env(run_dir, status="finished", finished=now(), wall_time_s=round(wall, 1))
         for work in ("checkpoints", "checkpoints-actors"):

@@ -115,4 +115,5 @@ def agreement_matrix(preds: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
                         index=names, columns=names)
 
 
-__all__ = ["agreement_matrix", "compare_per_class", "compare_table", "disagreement_by_label", "disagreements", "load_run_predictions"]
+__all__ = ["agreement_matrix", "compare_per_class", "compare_table", "disagreement_by_label", "disagreements",
+           "load_run_predictions"]

@@ -11,11 +11,12 @@ from typing import Any
 import pandas as pd
 
 from ..errors import RunDirError
+from ..rundir import RunDir
 
 
 def load_eval(run_dir: str | Path, split: str = "test") -> dict[str, Any]:
     """``RUN/eval/SPLIT/metrics.json`` (written by ``communique evaluate``)."""
-    f = Path(run_dir) / "eval" / split / "metrics.json"
+    f = RunDir(run_dir).eval_dir(split) / "metrics.json"
     if not f.is_file():
         raise RunDirError(f"{run_dir}: no evaluation on {split!r} ({f} missing); "
                           f"run `communique evaluate {run_dir} --split {split}` first")
@@ -24,7 +25,7 @@ def load_eval(run_dir: str | Path, split: str = "test") -> dict[str, Any]:
 
 def load_predictions(run_dir: str | Path, split: str = "test") -> pd.DataFrame:
     """``RUN/eval/SPLIT/predictions.jsonl`` as a DataFrame (one row per sentence)."""
-    f = Path(run_dir) / "eval" / split / "predictions.jsonl"
+    f = RunDir(run_dir).eval_dir(split) / "predictions.jsonl"
     if not f.is_file():
         raise RunDirError(f"{run_dir}: no predictions on {split!r} ({f} missing); "
                           f"run `communique evaluate {run_dir} --split {split}` first")
@@ -100,4 +101,5 @@ def confident_errors(predictions: pd.DataFrame, k: int = 10) -> pd.DataFrame:
     return wrong.sort_values("confidence", ascending=False).head(k)[cols].reset_index(drop=True)
 
 
-__all__ = ["articles_table", "challenge_table", "confident_errors", "load_eval", "load_predictions", "metrics_table", "per_class_table", "slice_table"]
+__all__ = ["articles_table", "challenge_table", "confident_errors", "load_eval", "load_predictions", "metrics_table",
+           "per_class_table", "slice_table"]

@@ -243,4 +243,5 @@ def render_article_html(scores: pd.DataFrame, article_id: str, text: str | None 
             f'<div style="white-space:pre-wrap;line-height:1.6;margin-top:0.5em">{body}</div></div>')
 
 
-__all__ = ["article_text", "attach_speakers", "load_scores", "render_article_html", "sentences", "stance_profile", "stance_timeline", "top_sentences", "who_said_what"]
+__all__ = ["article_text", "attach_speakers", "load_scores", "render_article_html", "sentences", "stance_profile",
+           "stance_timeline", "top_sentences", "who_said_what"]
