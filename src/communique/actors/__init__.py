@@ -19,7 +19,6 @@ from typing import Any
 from ..labels import FALLBACK_LABEL
 from .links import ArticleResolver
 from .table import ActorTable
-from .tagger import ActorTagger
 
 ACTOR_DIR = "actors"
 TABLE_FILE = "actors.yaml"
@@ -30,11 +29,14 @@ ACTOR_COLUMNS = ("speaker", "speaker_start", "speaker_end", "speaker_actor",
 class Actors:
     """The tagger and the table together: what a scorer needs to fill the actor columns."""
 
-    def __init__(self, tagger: ActorTagger, table: ActorTable, table_file: Path | None = None):
+    def __init__(self, tagger, table: ActorTable, table_file: Path | None = None):
+        """``tagger``: an :class:`~communique.actors.tagger.ActorTagger` (imported on use: it needs torch)."""
         self.tagger, self.table, self.table_file = tagger, table, table_file
 
     @classmethod
     def load(cls, path: str | Path) -> "Actors":
+        from .tagger import ActorTagger
+
         path = Path(path)
         return cls(ActorTagger.load(path), ActorTable.load(path / TABLE_FILE), path / TABLE_FILE)
 
@@ -80,4 +82,4 @@ def load_actors(model_dir: str | Path) -> Actors | None:
     return Actors.load(path) if path.is_dir() else None
 
 
-__all__ = ["ACTOR_COLUMNS", "ActorTable", "ActorTagger", "Actors", "load_actors"]
+__all__ = ["ACTOR_COLUMNS", "ActorTable", "Actors", "load_actors"]
