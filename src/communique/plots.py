@@ -261,8 +261,10 @@ def plot_dyad_network(dyads, top: int = 30, title: str = "who to whom"):
 
 
 def plot_dyad_timeline(timeline, top: int = 6, title: str = "stances per dyad over time"):
-    """Small multiples, one per dyad (the ``top`` most frequent): stance sentences per period, stacked by
-    label (a :func:`communique.tables.dyad_timeline` table)."""
+    """Small multiples, one per dyad (the ``top`` most frequent that name a target, when any do): stance
+    sentences per period, stacked by label (a :func:`communique.tables.dyad_timeline` table)."""
+    named = timeline[timeline["target"] != "(none named)"]  # as in the network: dyads that name a target
+    timeline = named if len(named) else timeline
     totals = timeline.groupby(["speaker", "target"])["count"].sum().sort_values(ascending=False).head(top)
     n = max(len(totals), 1)
     periods = np.sort(timeline["period"].unique())
