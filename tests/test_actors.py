@@ -228,7 +228,7 @@ def test_score_with_actors_adds_the_columns_and_the_summary_dyads(actor_run, tmp
     assert sum(d["count"] for d in item["dyads"]) == len(stance)
 
 
-def test_dyads_command_and_evaluate_report_actors(actor_run, tmp_path, monkeypatch):
+def test_dyads_command_and_evaluate_report_actors(actor_run, tmp_path):
     from communique.cli import main
     from communique.evaluate import evaluate
 
@@ -244,7 +244,9 @@ def test_dyads_command_and_evaluate_report_actors(actor_run, tmp_path, monkeypat
     rep = result["actors"]["tagger"]
     n_stance = sum(1 for line in files["test"].read_text().splitlines() if json.loads(line)["label"] != "other")
     assert rep["sentences"] == n_stance and rep["speaker"]["actor"]["n"] == n_stance
-    assert result["actors"]["rule_baseline"]["speaker"]["exact"]["f1"] >= 0.0
+    # every tiny stance sentence opens with its speaker; the baseline finds those the table knows ("Moscow"...)
+    base = result["actors"]["rule_baseline"]["speaker"]
+    assert 0.0 < base["exact"]["precision"] <= 1.0 and base["actor"]["n"] == n_stance
 
 
 def test_without_actors_scores_have_no_actor_columns(tiny_data, tmp_path):

@@ -21,7 +21,7 @@ import numpy as np
 
 from .errors import DataError
 from .labels import FALLBACK_LABEL, LABELS
-from .metrics import macro_f1, to_ids
+from .metrics import macro_f1, prf, to_ids
 from .models import StanceModel
 
 
@@ -85,12 +85,6 @@ def align(gold: list[tuple[int, int]], pred: list[tuple[int, int]]) -> dict[int,
     return out
 
 
-def _prf(tp: int, n_pred: int, n_gold: int) -> dict[str, float]:
-    p = tp / n_pred if n_pred else 0.0
-    r = tp / n_gold if n_gold else 0.0
-    return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0}
-
-
 def article_sets(articles_dir: str | Path) -> dict[str, str]:
     """Article id -> the set it belongs to (``metadata.csv``'s ``set`` column; "all" without one)."""
     import csv
@@ -128,8 +122,8 @@ def _score_subset(texts: dict[str, str], gold: dict[str, list[dict[str, Any]]], 
                 stance_tp += 1
     yt, yp = to_ids(aligned_true), to_ids(aligned_pred)
     result = {"articles": len(texts), "gold_sentences": n_gold, "predicted_sentences": n_pred,
-              "segmentation": _prf(seg_tp, n_pred, n_gold),
-              "classification": {**_prf(stance_tp, stance_pred, stance_gold), "aligned": int(len(yt)),
+              "segmentation": prf(seg_tp, n_pred, n_gold),
+              "classification": {**prf(stance_tp, stance_pred, stance_gold), "aligned": int(len(yt)),
                                  "accuracy": float(np.mean(yt == yp)) if len(yt) else float("nan"),
                                  "macro_f1": macro_f1(yt, yp)}}
     if table is not None:

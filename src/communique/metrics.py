@@ -49,6 +49,13 @@ def bootstrap_ci(y_true: np.ndarray, y_pred: np.ndarray, fn: Callable[[np.ndarra
     return [float(np.quantile(stats, alpha / 2)), float(np.quantile(stats, 1 - alpha / 2))]
 
 
+def prf(tp: int, n_pred: int, n_gold: int) -> dict[str, float]:
+    """Precision, recall and F1 from counts of true positives, predictions and gold items (0 where undefined)."""
+    p = tp / n_pred if n_pred else 0.0
+    r = tp / n_gold if n_gold else 0.0
+    return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0}
+
+
 def calibration(probs: np.ndarray, y_true: np.ndarray, n_bins: int = 10) -> dict[str, Any]:
     """Expected calibration error of the top-label confidence, with the reliability bins."""
     probs, y_true = np.asarray(probs), np.asarray(y_true)

@@ -114,7 +114,8 @@ def train(config: Config | str | Path, out_dir: str | Path | None = None, overri
     """
     cfg = config if isinstance(config, Config) else load_config(config, overrides)
     run_dir = Path(out_dir) if out_dir else default_out(None if isinstance(config, Config) else config)
-    if resume and not RunDir(run_dir).config_file.is_file():
+    run = RunDir(run_dir)
+    if resume and not run.config_file.is_file():
         resume = False  # nothing to resume: start fresh
     check_run_dir(run_dir, force=force, resume=resume)
     train_ds, dev_ds = load_splits(cfg)  # validate the data before anything on disk changes
@@ -129,7 +130,7 @@ def train(config: Config | str | Path, out_dir: str | Path | None = None, overri
     start = time.time()
     try:
         if is_main_process():
-            save_config(cfg, RunDir(run_dir).config_file)
+            save_config(cfg, run.config_file)
             update_env(run_dir, **environment(cfg.training.seed), status="running", started=now())
         log.info("train %d sentences (%d groups), dev %d sentences (%d groups)", len(train_ds),
                  len(set(train_ds["group"])), len(dev_ds), len(set(dev_ds["group"])))
@@ -152,15 +153,15 @@ def train(config: Config | str | Path, out_dir: str | Path | None = None, overri
         metrics["dev"] = classification_report(dev_y, probs.argmax(1), probs, also=dev_ds["also"],
                                                seed=cfg.training.seed)
         metrics["training"] = getattr(model, "trainer_state_", None)
-        model.save(RunDir(run_dir).model_dir)
+        model.save(run.model_dir)
         if actors is not None:
             from .actors import ACTOR_DIR
             from .actors.scoring import evaluate_actors
 
-            actors.save(RunDir(run_dir).model_dir / ACTOR_DIR)
+            actors.save(run.model_dir / ACTOR_DIR)
             metrics["actors"] = {"training": actors.tagger.state_,
                                  "dev": evaluate_actors(actors, actor_data[1], seed=cfg.training.seed)}
-        write_json(RunDir(run_dir).metrics_file, metrics)
+        write_json(run.metrics_file, metrics)
         wall = time.time() - start
         update_env(run_dir, status="finished", finished=now(), wall_time_s=round(wall, 1))
         for work in ("checkpoints", "checkpoints-actors"):

@@ -16,17 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from ..metrics import bootstrap_ci
+from ..metrics import bootstrap_ci, prf
 from .table import ActorTable
 
 ROLES = ("speaker", "target")
 Span = tuple[int, int] | None
-
-
-def _prf(tp: int, n_pred: int, n_gold: int) -> dict[str, float]:
-    p = tp / n_pred if n_pred else 0.0
-    r = tp / n_gold if n_gold else 0.0
-    return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0}
 
 
 def span_f1(gold: Sequence[Span], pred: Sequence[Span]) -> dict[str, dict[str, float]]:
@@ -35,7 +29,7 @@ def span_f1(gold: Sequence[Span], pred: Sequence[Span]) -> dict[str, dict[str, f
     n_gold = sum(g is not None for g in gold)
     exact = sum(p is not None and g is not None and tuple(p) == tuple(g) for g, p in zip(gold, pred))
     overlap = sum(p is not None and g is not None and p[0] < g[1] and g[0] < p[1] for g, p in zip(gold, pred))
-    return {"exact": _prf(exact, n_pred, n_gold), "overlap": _prf(overlap, n_pred, n_gold)}
+    return {"exact": prf(exact, n_pred, n_gold), "overlap": prf(overlap, n_pred, n_gold)}
 
 
 def accuracy_with_ci(correct: Sequence[bool], n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:

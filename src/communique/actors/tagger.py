@@ -101,8 +101,8 @@ class ActorTagger:
             enc = tokenizer([r["text"] for r in rows], truncation=True, max_length=max_length,
                             return_offsets_mapping=True)
             labels = []
+            specials = set(tokenizer.all_special_ids)
             for r, offsets, ids in zip(rows, enc["offset_mapping"], enc.input_ids):
-                specials = set(tokenizer.all_special_ids)
                 tags = [-100 if tok in specials else 0 for tok in ids]
                 for role, (b, i_tag) in ROLES.items():
                     span = r.get(f"{role}_span")
