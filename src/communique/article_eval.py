@@ -12,7 +12,6 @@ overlap is at least half of their union (IoU >= 0.5). Reported:
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from .errors import DataError
 from .labels import FALLBACK_LABEL, LABELS
 from .metrics import macro_f1, prf, to_ids
 from .models import StanceModel
+from .records import read, strict
 
 
 def load_gold(articles_dir: str | Path) -> tuple[dict[str, str], dict[str, list[dict[str, Any]]]]:
@@ -32,24 +32,20 @@ def load_gold(articles_dir: str | Path) -> tuple[dict[str, str], dict[str, list[
     if not gold_file.is_file():
         raise DataError(f"{gold_file}: no gold file")
     gold: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for lineno, line in enumerate(gold_file.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                g = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"{gold_file}:{lineno}: malformed JSON ({e.msg})") from None
-            if not isinstance(g, dict):
-                raise DataError(f"{gold_file}:{lineno}: expected a JSON object, got {type(g).__name__}")
-            missing = [k for k in ("article_id", "start", "end", "text", "label") if k not in g]
-            if missing:
-                raise DataError(f"{gold_file}:{lineno}: missing field(s) {', '.join(missing)}")
-            if not all(isinstance(g[k], int) and not isinstance(g[k], bool) and g[k] >= 0 for k in ("start", "end")):
-                raise DataError(f"{gold_file}:{lineno}: start and end must be non-negative integers, "
-                                f"got {g['start']!r} and {g['end']!r}")
-            if g.get("label") not in LABELS:
-                raise DataError(f"{gold_file}:{lineno}: unknown label {g.get('label')!r}")
-            g["_line"] = lineno
-            gold[g["article_id"]].append(g)
+    for rec in strict(read(gold_file)):
+        g, where = rec.record, rec.where
+        if not isinstance(g, dict):
+            raise DataError(f"{where}: expected a JSON object, got {type(g).__name__}")
+        missing = [k for k in ("article_id", "start", "end", "text", "label") if k not in g]
+        if missing:
+            raise DataError(f"{where}: missing field(s) {', '.join(missing)}")
+        if not all(isinstance(g[k], int) and not isinstance(g[k], bool) and g[k] >= 0 for k in ("start", "end")):
+            raise DataError(f"{where}: start and end must be non-negative integers, "
+                            f"got {g['start']!r} and {g['end']!r}")
+        if g.get("label") not in LABELS:
+            raise DataError(f"{where}: unknown label {g.get('label')!r}")
+        g["_line"] = rec.line
+        gold[g["article_id"]].append(g)
     texts = {}
     for aid, sents in gold.items():
         f = d / f"{aid}.txt"

@@ -9,23 +9,24 @@ line unless ``on_error="skip"``, in which case it is handed to ``on_skip``.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import DataError
+from .records import Located, jsonl_records, parquet_records, read
 
 log = logging.getLogger(__name__)
 
-TEXT_SUFFIXES = (".txt", ".md")
-MAX_FIELD_CHARS = 64 * 1024 * 1024  # the largest CSV field (article) read; Python's default is 131,072
+TEXT_SUFFIXES = (".txt", ".md")  # whole-file articles; record files go through communique.records
+INPUT_HINT = "a directory of .txt/.md files, .jsonl, .csv, .parquet or - for stdin"
+
+jsonl_rows, parquet_rows = jsonl_records, parquet_records  # the names the Ray engine imports for its input files
 
 
 @dataclass
@@ -106,69 +107,20 @@ def _record(where: str, rec: Any, id_field: str, text_field: str) -> Article:
     return _checked(Article(str(rec[id_field]), text, where, meta))
 
 
-def jsonl_rows(stream: io.BufferedIOBase, name: str) -> Iterator[tuple[str, Any, str]]:
-    """``(location, record or _Malformed, raw line)`` for each non-blank line of a binary stream."""
-    for lineno, raw in enumerate(stream, 1):
-        where = f"{name}:{lineno}"
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            yield where, _Malformed(f"line is not UTF-8 ({e.reason})"), raw[:200].decode("utf-8", "replace")
-            continue
-        if not line.strip():
-            continue
-        try:
-            yield where, json.loads(line), line
-        except json.JSONDecodeError as e:
-            yield where, _Malformed(f"malformed JSON ({e.msg} at column {e.colno})"), line
-
-
-def _csv_rows(path: Path) -> Iterator[tuple[str, Any, str]]:
-    csv.field_size_limit(MAX_FIELD_CHARS)
-    with path.open(encoding="utf-8-sig", newline="", errors="strict") as f:  # -sig: spreadsheet exports' BOM
-        reader = csv.DictReader(f)
-        try:
-            for row in reader:
-                where = f"{path}:{reader.line_num}"
-                if None in row:
-                    yield where, _Malformed("more fields than the header"), json.dumps(row, default=str)
-                else:
-                    yield where, row, ""
-        except UnicodeDecodeError as e:
-            raise DataError(f"{path}: not UTF-8 near line {reader.line_num + 1} ({e.reason})") from None
-        except csv.Error as e:
-            raise DataError(f"{path}:{reader.line_num}: malformed CSV ({e})") from None
-
-
-def parquet_rows(source: Any, name: str) -> Iterator[tuple[str, Any, str]]:
-    """``(location, record, raw)`` for each row of a Parquet file (a path or an open file), batch by batch."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    n = 0
-    try:
-        for batch in pq.ParquetFile(source).iter_batches(batch_size=1024):
-            for row in batch.to_pylist():
-                yield f"{name}:row {n}", row, ""
-                n += 1
-    except (pa.ArrowException, OSError) as e:
-        raise DataError(f"{name}: not a readable Parquet file after row {n} ({str(e).splitlines()[0][:200]})") \
-            from None
-
-
-def rows_to_articles(rows: Iterator[tuple[str, Any, str]], id_field: str, text_field: str, on_error: str,
+def rows_to_articles(rows: Iterable[Located], id_field: str, text_field: str, on_error: str,
                      on_skip: Callable[[SkippedRecord], None] | None) -> Iterator[Article]:
-    """Validate raw rows into Articles; a malformed one raises, or goes to ``on_skip`` with on_error=skip."""
-    for where, rec, raw in rows:
+    """Validate located records into Articles; a malformed one raises, or goes to ``on_skip`` with on_error=skip."""
+    for rec in rows:
         try:
-            if isinstance(rec, _Malformed):
-                raise rec
-            yield _record(where, rec, id_field, text_field)
+            if rec.error is not None:
+                raise _Malformed(rec.error)
+            yield _record(rec.where, rec.record, id_field, text_field)
         except _Malformed as e:
             if on_error != "skip":
-                raise DataError(f"{where}: {e} (use --on-error skip to log such records and go on)") from None
+                raise DataError(f"{rec.where}: {e} (use --on-error skip to log such records and go on)") from None
             if on_skip:
-                on_skip(SkippedRecord(where, str(e), raw[:2000]))
+                raw = rec.raw or json.dumps(rec.record, ensure_ascii=False, default=str)
+                on_skip(SkippedRecord(rec.where, str(e), raw[:2000]))
 
 
 def iter_articles(inputs: Sequence[str], id_field: str = "id", text_field: str = "text", on_error: str = "stop",
@@ -176,27 +128,19 @@ def iter_articles(inputs: Sequence[str], id_field: str = "id", text_field: str =
     """Yield every article of every input, in a stable order (so a rerun can resume)."""
     for spec in inputs:
         if spec == "-":
-            yield from rows_to_articles(jsonl_rows(sys.stdin.buffer, "<stdin>"), id_field, text_field, on_error, on_skip)
-            continue
-        path = Path(spec)
-        if not path.exists():
-            raise DataError(f"{path}: no such file or directory")
-        if path.is_dir():
-            yield from _from_dir(path)
-            continue
-        suffix = path.suffix.lower()
-        if suffix in TEXT_SUFFIXES:
-            yield from _from_dir_file(path)
-        elif suffix in (".jsonl", ".json"):
-            with path.open("rb") as f:
-                yield from rows_to_articles(jsonl_rows(f, str(path)), id_field, text_field, on_error, on_skip)
-        elif suffix == ".csv":
-            yield from rows_to_articles(_csv_rows(path), id_field, text_field, on_error, on_skip)
-        elif suffix == ".parquet":
-            yield from rows_to_articles(parquet_rows(path, str(path)), id_field, text_field, on_error, on_skip)
+            rows = jsonl_records(sys.stdin.buffer, "<stdin>")
         else:
-            raise DataError(f"{path}: unsupported input {suffix!r}; use a directory of .txt/.md files, "
-                            ".jsonl, .csv, .parquet or - for stdin")
+            path = Path(spec)
+            if not path.exists():
+                raise DataError(f"{path}: no such file or directory")
+            if path.is_dir():
+                yield from _from_dir(path)
+                continue
+            if path.suffix.lower() in TEXT_SUFFIXES:
+                yield from _from_dir_file(path)
+                continue
+            rows = read(path, use=INPUT_HINT)
+        yield from rows_to_articles(rows, id_field, text_field, on_error, on_skip)
 
 
 def _from_dir_file(path: Path) -> Iterator[Article]:

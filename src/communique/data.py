@@ -12,8 +12,6 @@ Example:
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,75 +21,16 @@ import numpy as np
 
 from .errors import DataError
 from .labels import LABELS
+from .records import read, strict
 
 REQUIRED = ("id", "text", "label", "group")
 SOURCE = "_source"  # "file:line" of each record, for error messages and audits
 
 
-def _iter_jsonl(path: Path) -> Iterator[tuple[str, Any]]:
-    with path.open("rb") as f:
-        for lineno, raw in enumerate(f, 1):
-            where = f"{path}:{lineno}"
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise DataError(f"{where}: not valid UTF-8 ({e.reason} at byte {e.start})") from None
-            if not line.strip():
-                continue
-            try:
-                yield where, json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"{where}: malformed JSON line ({e.msg} at column {e.colno})") from None
-
-
-def _iter_csv(path: Path) -> Iterator[tuple[str, Any]]:
-    try:
-        csv.field_size_limit(64 * 1024 * 1024)
-        with path.open(encoding="utf-8-sig", newline="") as f:  # -sig: spreadsheet exports' byte-order mark
-            reader = csv.DictReader(f)
-            for row in reader:
-                where = f"{path}:{reader.line_num}"
-                if None in row:
-                    raise DataError(f"{where}: malformed CSV row (more fields than the header)")
-                if "also" in row:
-                    row["also"] = [a for a in (row["also"] or "").replace(";", ",").split(",") if a.strip()]
-                yield where, row
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not valid UTF-8 ({e.reason})") from None
-    except csv.Error as e:
-        raise DataError(f"{path}: malformed CSV ({e})") from None
-
-
-def _iter_dataset(ds: datasets.Dataset, name: str) -> Iterator[tuple[str, Any]]:
-    for i, row in enumerate(ds):
-        yield f"{name}:row {i}", row
-
-
 def iter_raw(path: str | Path) -> Iterator[tuple[str, Any]]:
-    """Yield ``(location, record)`` for every record in a file or saved dataset dir."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: no such file or directory")
-    if path.is_dir():
-        try:
-            ds = datasets.load_from_disk(str(path))
-        except Exception as e:  # datasets raises several types for a non-dataset dir
-            raise DataError(f"{path}: not a saved `datasets` directory ({e})") from None
-        if isinstance(ds, datasets.DatasetDict):
-            raise DataError(f"{path}: holds a DatasetDict ({', '.join(ds)}); point at one split")
-        return _iter_dataset(ds, str(path))
-    suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".json"):
-        return _iter_jsonl(path)
-    if suffix == ".csv":
-        return _iter_csv(path)
-    if suffix == ".parquet":
-        try:
-            ds = datasets.load_dataset("parquet", data_files=str(path), split="train")
-        except Exception as e:  # pyarrow and datasets raise several types for a damaged file
-            raise DataError(f"{path}: not a readable Parquet file ({str(e).splitlines()[0][:200]})") from None
-        return _iter_dataset(ds, str(path))
-    raise DataError(f"{path}: unsupported format {suffix!r}; use .jsonl, .csv, .parquet or a datasets dir")
+    """Yield ``(location, record)`` for every record in a file or saved dataset dir; the first
+    record that cannot be parsed raises :class:`DataError` naming its file and line."""
+    return ((rec.where, rec.record) for rec in strict(read(path)))
 
 
 def validate_record(where: str, rec: Any, labelled: bool = True) -> dict[str, Any]:
@@ -111,8 +50,8 @@ def validate_record(where: str, rec: Any, labelled: bool = True) -> dict[str, An
         if rec["label"] not in LABELS:
             raise DataError(f"{where}: unknown label {rec['label']!r}; allowed: {', '.join(LABELS)}")
         also = rec.get("also") or []
-        if isinstance(also, str):
-            also = [also]
+        if isinstance(also, str):  # a CSV cell (or any string): labels separated by commas or semicolons
+            also = [a.strip() for a in also.replace(";", ",").split(",") if a.strip()]
         bad = [a for a in also if a not in LABELS]
         if bad:
             raise DataError(f"{where}: unknown label(s) in also: {', '.join(map(repr, bad))}")

@@ -37,6 +37,7 @@ from .errors import CommuniqueError, DataError
 from .labels import FALLBACK_LABEL, LABELS
 from .models import StanceModel, load_model, set_inference
 from .models import check_inference
+from .records import format_of, jsonl_records, parquet_records, read, strict
 from .rundir import RunDir, write_json
 from .safety import OutputLock, check_distinct
 from .segment import DEFAULT_BACKEND, LONGEST, PIECE, segment
@@ -44,6 +45,7 @@ from .segment import DEFAULT_BACKEND, LONGEST, PIECE, segment
 log = logging.getLogger(__name__)
 
 OUTPUT_FORMATS = (".jsonl", ".csv", ".parquet")
+SCORES_BATCH = 10_000  # rows per Parquet batch or CSV chunk when a scores file is read back
 
 
 @dataclass
@@ -434,37 +436,28 @@ def read_scores(path: str | Path):
     import pandas as pd
 
     path = Path(path)
-    if path.suffix == ".parquet":
+    fmt = format_of(path, ", ".join(OUTPUT_FORMATS))
+    if fmt == "parquet":
         return pd.read_parquet(path)
-    if path.suffix == ".csv":
+    if fmt == "csv":
         return pd.read_csv(path, float_precision="round_trip")
     return pd.read_json(path, lines=True, dtype=False, precise_float=True)
 
 
-def rows_from_binary(f, suffix: str) -> Iterator[dict[str, Any]]:
+def rows_from_binary(f, suffix: str, name: str | None = None) -> Iterator[dict[str, Any]]:
     """Rows of an open binary scores file or shard, streamed: JSONL line by line, Parquet batch by batch."""
-    if suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        for batch in pq.ParquetFile(f).iter_batches(batch_size=10_000):
-            yield from batch.to_pylist()
+    name = name or str(getattr(f, "name", "<scores>"))
+    if format_of(name, ", ".join(OUTPUT_FORMATS), suffix) == "parquet":
+        rows = parquet_records(f, name, SCORES_BATCH)
     else:
-        for line in f:
-            if line.strip():
-                yield json.loads(line)
+        rows = jsonl_records(f, name)
+    return (rec.record for rec in strict(rows))
 
 
 def _iter_rows(path: Path) -> Iterator[dict[str, Any]]:
     """Rows of a scores file, streamed (JSONL line by line, CSV in chunks, Parquet batch by batch)."""
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        import pandas as pd
-
-        for frame in pd.read_csv(path, chunksize=10_000, dtype={"article_id": str}, float_precision="round_trip"):
-            yield from frame.astype(object).where(frame.notna(), None).to_dict("records")
-        return
-    with path.open("rb") as f:
-        yield from rows_from_binary(f, suffix)
+    records = read(path, use=", ".join(OUTPUT_FORMATS), batch_size=SCORES_BATCH, csv_dtype={"article_id": str})
+    return (rec.record for rec in strict(records))
 
 
 def summarise(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:

@@ -60,18 +60,13 @@ def period_of(value: Any, by: str, where: str) -> str:
 
 def read_dates(metadata: str | Path, date_field: str = "date") -> dict[str, str]:
     """Article id -> date from a per-article CSV (``article_id`` and ``date_field`` columns)."""
-    import csv
+    from ..records import csv_records, strict
 
     path = Path(metadata)
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
-            missing = [c for c in ("article_id", date_field) if c not in (reader.fieldnames or [])]
-            if missing:
-                raise DataError(f"{path}: no column {', '.join(missing)}; the metadata needs article_id and {date_field}")
-            return {row["article_id"]: row[date_field] for row in reader}
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such metadata file") from None
+    if not path.is_file():
+        raise DataError(f"{path}: no such metadata file")
+    return {rec.record["article_id"]: rec.record[date_field]
+            for rec in strict(csv_records(path, require=("article_id", date_field)))}
 
 
 def aggregate(files: Sequence[str | Path], by: str | None = None, date_field: str = "date",
