@@ -40,6 +40,8 @@ def test_markdown_report(run):
     text = path.read_text()
     assert text.startswith("# Run report: run") and "## Metrics" in text and "## Slices" in text
     assert "| accuracy |" in text and "## Most confident errors" in text
+    assert "## Where the model errs" in text  # the test confusions, which the model card does not hold
+    assert "Most frequent test confusions" in text or "No test errors." in text
     images = re.findall(r"!\[[^]]*\]\(([^)]+)\)", text)
     assert {"confusion.png", "per_class.png", "reliability.png", "accuracy_by_group.png"} <= set(images)
     for image in images:
@@ -58,6 +60,8 @@ def test_html_report_with_challenge(run, tmp_path):
     assert path.name == "report.html" and html.startswith("<!DOCTYPE html>")
     assert "<h2>Challenge set</h2>" in html and '<img src="challenge.png"' in html
     assert (tmp_path / "out" / "challenge.png").is_file()
+    assert "<h2>Where the model errs</h2>" in html
+    assert "Weakest decision rules on the challenge set (accuracy): R2 0.50; R1 1.00" in html
 
 
 def test_report_without_evaluation_falls_back_to_dev(run, tmp_path):

@@ -2,6 +2,7 @@ import json
 import re
 
 import pytest
+import torch
 import yaml
 
 from communique.errors import RunDirError
@@ -17,7 +18,8 @@ def test_run_directory_describes_itself(tiny_data, tiny_bert, tmp_path):
     assert {"config.yaml", "env.json", "model", "metrics.json", "MODEL_CARD.md", "train.log"} <= names
     assert "checkpoints" not in names  # removed after success unless keep_checkpoints
     env = json.loads((run / "env.json").read_text())
-    assert env["status"] == "finished" and env["seed"] == 0 and env["device"] == "cpu"
+    assert env["status"] == "finished" and env["seed"] == 0
+    assert env["device"] == ("gpu" if torch.cuda.is_available() else "cpu")  # the GPU is used without a setting
     assert env["packages"]["torch"] and env["wall_time_s"] > 0
     cfg = yaml.safe_load((run / "config.yaml").read_text())
     assert cfg["model"]["family"] == "transformer" and cfg["training"]["epochs"] == 2
@@ -79,8 +81,26 @@ def test_dev_split_by_group_when_not_given(tiny_data, tmp_path):
     assert data["train"] + data["dev"] == 30 and data["dev"] > 0
 
 
+def test_model_card_is_written_by_training_from_dev(tiny_data, tmp_path):
+    run = train(tiny_config(tiny_data, "tfidf"), out_dir=tmp_path / "run")
+    card = (run / "MODEL_CARD.md").read_text()
+    assert card.startswith("# Model card: run") and "**Family:** `tfidf`" in card
+    assert "- dev: accuracy" in card and "| label | precision | recall | F1 | support |" in card
+    assert "Most frequent dev confusions" in card or "No dev errors." in card
+    assert "test: accuracy" not in card  # held-out results live in eval/, not in the card
+    assert "`eval/test/`" in card and "`communique report RUN`" in card
+
+
+def _files_outside(run, owned):
+    """Bytes and modification time of every file of ``run`` outside the folder ``owned``."""
+    return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(run.rglob("*"))
+            if p.is_file() and owned not in p.parents}
+
+
 def test_evaluate_writes_everything(tiny_data, tmp_path):
     run = train(tiny_config(tiny_data, "tfidf"), out_dir=tmp_path / "run")
+    card = (run / "MODEL_CARD.md").read_bytes()
+    before = _files_outside(run, run / "eval")
     result = evaluate(run, split="test", n_boot=200)
     out = run / "eval" / "test"
     for name in ("metrics.json", "predictions.jsonl", "confusion.csv", "confusion.png", "report.txt"):
@@ -94,7 +114,11 @@ def test_evaluate_writes_everything(tiny_data, tmp_path):
     assert len(rows) == 30 and {"id", "text", "label", "predicted", "probs"} <= set(rows[0])
     assert abs(sum(rows[0]["probs"].values()) - 1) < 1e-4
     assert set(result["slices"]["group"]) == {"eps", "zeta"}
-    assert "test: accuracy" in (run / "MODEL_CARD.md").read_text()
+    assert (run / "MODEL_CARD.md").read_bytes() == card  # evaluation writes eval/test/ and nothing else
+    assert _files_outside(run, run / "eval") == before
+    evaluate(run, split="dev", n_boot=0)
+    assert (run / "eval" / "dev" / "metrics.json").is_file()
+    assert _files_outside(run, run / "eval") == before
 
 
 def test_run_dir_type_knows_the_layout_and_reads_the_config_typed(tiny_data, tmp_path):

@@ -23,7 +23,7 @@ from .errors import CommuniqueError
 from .labels import LABELS
 from .metrics import classification_report, format_report, slice_metrics, to_ids
 from .models import StanceModel, load_model
-from .rundir import RunDir, write_json, write_model_card
+from .rundir import RunDir, write_json
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,9 @@ def evaluate(run_dir: str | Path, data: Sequence[str] | None = None, split: str 
              runtime: str | None = None, batch_size: int | None = None) -> dict[str, Any]:
     """Score labelled data with a run's model and write metrics, predictions and plots.
 
+    Writes into ``out_dir`` and nowhere else: the files training wrote (``MODEL_CARD.md``,
+    ``metrics.json``, ...) stay as they are; ``communique report`` shows the evaluation.
+
     Args:
         run_dir: a finished run directory.
         data: labelled files to evaluate on; default is the config's ``split`` files.
@@ -151,8 +154,6 @@ def evaluate(run_dir: str | Path, data: Sequence[str] | None = None, split: str 
     write_json(out / "metrics.json", result)
     (out / "report.txt").write_text(format_report(result["overall"], f"{run_dir.name} on {name}") + "\n",
                                     encoding="utf-8")
-    if name == "test" and out_dir is None:
-        write_model_card(run_dir)
     result["out_dir"] = str(out)
     return result
 

@@ -23,9 +23,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from .card import measured_limits
 from .errors import CommuniqueError
 from .labels import LABEL2ID, LABEL_DEFINITIONS, LABELS
-from .rundir import RunDir, measured_limits, now, write_json
+from .rundir import RunDir, now, write_json
 
 FORMATS = ("hf", "onnx")  # hf: weights + tokenizer + card; onnx: the same plus onnx/model.onnx
 MARKER = "communique-export.json"  # written last; its presence means "export made this folder"

