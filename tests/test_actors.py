@@ -304,6 +304,30 @@ def test_pairs_surnames_and_datelines(table):
     assert glued.resolve("President Philippe").actor == "Guy Philippe"
 
 
+
+def test_the_head_of_a_mention_decides_which_name_it_is():
+    t = ActorTable.from_dict({"actors": {
+        "Ukraine": {"type": "state", "aliases": ["Ukrainian"]}, "Slovakia": {"type": "state", "aliases": ["Slovak"]},
+        "Naftogaz": {"type": "state", "side": "Ukraine"}, "Eustream": {"type": "non-state"},
+        "ELN": {"type": "non-state"}, "FARC": {"type": "non-state"}, "Mali": {"type": "state"},
+        "Pablo Catatumbo": {"type": "individual", "side": "FARC", "aliases": ["Catatumbo"]},
+        "United Nations": {"type": "international", "aliases": ["UN", "U.N."]},
+        "UNHCR": {"type": "international", "side": "United Nations"},
+        "Filippo Grandi": {"type": "individual", "side": "UNHCR"}, "Russia": {"type": "state"},
+        "People's Alliance for Democracy": {"type": "non-state"}}})
+    # a name that ends the head is what the mention names; the names before it modify it
+    assert t.resolve("Ukraine's Naftogaz").actor == "Naftogaz"
+    assert t.resolve("Slovak pipeline operator Eustream").actor == "Eustream"
+    # what follows a preposition qualifies the head: not Pablo Catatumbo, though he is a person
+    assert t.resolve("ELN commanders in Catatumbo").actor == "ELN"
+    # a head that ends in a role noun keeps its first name; a head naming no one leaves the whole mention
+    assert t.resolve("Russia's UN envoy").actor == "Russia"
+    assert t.resolve("the government of Mali").actor == "Mali"
+    # a person who ends the mention is named in apposition to titles, prepositions in them included
+    assert t.resolve("U.N. High Commissioner for Refugees Filippo Grandi").actor == "Filippo Grandi"
+    # a possessive inside a name does not stop it matching
+    assert t.resolve("leader of the People's Alliance for Democracy").actor == "People's Alliance for Democracy"
+
 def test_aggregate_takes_dates_from_metadata(tmp_path):
     rows = [{"article_id": "a1", "sentence_index": 0, "text": "s", "label": "demand", "speaker_actor": "EU",
              "target_actor": "Serbia"}]

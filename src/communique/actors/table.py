@@ -9,9 +9,12 @@ it speaks for: a minister -> the state, a rebel commander -> the group) and alia
 
 A mention found in a sentence ("U.S. Secretary of State Antony Blinken", "Washington's",
 "Russian aircraft") is resolved by :meth:`ActorTable.resolve`: the whole mention if it is a known
-name, else each part of a list ("Mali and Burkina Faso"), else a known name inside it (a person first:
-"Russian Foreign Minister Sergei Lavrov" is Lavrov; else the first one named). The result carries the actor and its side (the end of the ``side`` chain). An unknown mention
-keeps its own text as the actor.
+name, else each part of a list ("Mali and Burkina Faso"), else a known name inside it, read from the
+head of the mention: a person who ends it ("Russian Foreign Minister Sergei Lavrov" is Lavrov), else the
+names before the first preposition ("ELN commanders in Catatumbo" is the ELN), a person first, else the
+name that ends the head ("Ukraine's Naftogaz" is Naftogaz), else the first one named ("Russia's UN
+envoy" is Russia). The result carries the actor and its side (the end of the ``side`` chain). An unknown
+mention keeps its own text as the actor.
 
 Matching ignores a leading "the", a possessive "'s", accents, and case, except for names written
 in capitals (acronyms such as "US" or "IT" match only in capitals, so "us" is never the United States).
@@ -89,6 +92,11 @@ def _inside_other_name(text: str, hit: tuple[int, int, Actor]) -> bool:
     before = re.search(r"([A-Z][\w.'-]*)\s+$", text[:s])
     after = re.match(r"\s+([A-Z][\w'-]*)", text[e:])
     return any(m and m.group(1).strip(".").lower() not in _TITLES for m in (before, after))
+
+
+# Words that end the head of a noun phrase: what follows them qualifies it ("leaders of Mali", "those who ...").
+_HEAD_END = re.compile(r"\b(?:of|in|from|at|on|for|with|against|to|by|near|inside|outside|into|under|behind|"
+                       r"across|along|among|between|who|whom|whose|which|that)\b")
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -221,6 +229,8 @@ class ActorTable:
             for j in range(min(len(tokens), i + _MAX_NGRAM), i, -1):
                 words = [t[2] for t in tokens[i:j] if t[2]]
                 name = self._index.get(key(" ".join(words))) if words else None
+                if name is None and j - i > 1:  # a possessive inside a name: "People's Alliance for Democracy"
+                    name = self._index.get(key(text[tokens[i][0]:tokens[j - 1][1]]))
                 if name is not None:
                     found.append((tokens[i][0], tokens[j - 1][1], self.actors[name]))
                     i = j - 1
@@ -229,13 +239,30 @@ class ActorTable:
         return found
 
     def _best_inside(self, mention: str) -> Actor | None:
-        """The actor a longer mention names: the person it names (their side is the most specific:
-        "Russian Foreign Minister Sergei Lavrov" is Lavrov), else the first actor named in it."""
+        """The actor a longer mention names. A person who ends it is named in apposition to their titles
+        ("Russian Foreign Minister Sergei Lavrov", "U.N. High Commissioner for Refugees Filippo Grandi"),
+        unless a preposition governs them. Else the head decides: the names before the first preposition
+        or relative word outside a name ("ELN commanders in Catatumbo" is the ELN, not Pablo Catatumbo).
+        Among them a person (their side is the most specific), else a name that ends the head, as the
+        words before it modify it ("Ukraine's Naftogaz", "Slovak pipeline operator Eustream"), else the
+        first ("Russia's UN envoy"). A head that names no one leaves the whole mention: its person, else
+        its first name ("leaders of Mali")."""
         hits = [h for h in self.find_all(mention) if not _inside_other_name(mention, h)]
         if not hits:
             return None
-        people = [a for _, _, a in hits if a.type == "individual"]
-        return people[-1] if people else hits[0][2]
+        last_s, last_e, last = hits[-1]
+        if (last.type == "individual" and not re.search(r"\w", mention[last_e:])
+                and not re.search(_HEAD_END.pattern + r"\W*$", mention[:last_s])):
+            return last
+        cut = next((m.start() for m in _HEAD_END.finditer(mention)
+                    if not any(s <= m.start() < e for s, e, _ in hits)), len(mention))
+        head = [h for h in hits if h[1] <= cut]
+        people = [a for _, _, a in (head or hits) if a.type == "individual"]
+        if people:
+            return people[-1]
+        if head and not re.search(r"\w", mention[head[-1][1]:cut]):
+            return head[-1][2]
+        return (head or hits)[0][2]
 
     def resolve(self, mention: str | None) -> Resolved | None:
         """The actor a mention names, and its side; None for a missing or empty mention."""
