@@ -10,20 +10,34 @@ Both run in this one process, on the same model and the same sentences:
   sentences our segmenter produced (so it is spared segmentation and I/O).
 
 Prints sentences/s for each (best of --repeat interleaved runs), the ratio, and label agreement
-with the fp32 pipeline.
+with the fp32 pipeline; then where the time of one default run goes (model load, reading,
+segmentation, tokenisation and padding, forward passes, and the rest: rows, speaker/target columns
+where the run has them, writing and checkpoints).
+
+On a GPU (``--device cuda``, or ``auto`` where one is visible) the pipeline is also timed with batch
+256 and the ONNX rows (a CPU runtime) are left out. ``--sentences 50000`` repeats the corpus in new
+articles for a large input.
 
 Usage: .venv/bin/python bench/score_throughput.py [--model runs/demo] [--sentences 2400] [--threads N]
+       [--device auto|cpu|cuda] [--repeat 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import json
 import os
 import platform
+import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
+
+if __name__ == "__main__" and "--device" in sys.argv and sys.argv[sys.argv.index("--device") + 1:][:1] == ["cpu"]:
+    os.environ["CUDA_VISIBLE_DEVICES"] = ""  # before torch is imported: the CPU even on a GPU machine
 
 import torch
 
@@ -31,7 +45,10 @@ from common import make_articles
 
 from communique.models import cls_forward
 from communique.models.encoders import cpu_supports_bf16
+from communique.models.transformer import TransformerModel
 from communique.score import ScoreOptions, score
+
+scoring = importlib.import_module("communique.score")  # the module (the package exports a function of that name)
 
 def ours(src: Path, model: str, out: Path, precision: str, runtime: str = "torch",
          cls_only: bool = True) -> tuple[float, list[str], list[str]]:
@@ -48,56 +65,129 @@ def ours(src: Path, model: str, out: Path, precision: str, runtime: str = "torch
     return dt, [r["text"] for r in rows], [r["label"] for r in rows]
 
 
+@contextlib.contextmanager
+def stage_clock():
+    """Time the stages of a scoring job by wrapping the functions that do them; yields the totals."""
+    spent: dict[str, float] = defaultdict(float)
+    saved = {"load_model": scoring.load_model, "iter_articles": scoring.iter_articles, "segment": scoring.segment,
+             "encode_batches": TransformerModel.encode_batches, "logits": TransformerModel.logits}
+
+    def timed(name, fn):
+        def wrapper(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[name] += time.perf_counter() - t
+        return wrapper
+
+    def timed_iter(name, fn):  # a generator: time each step, not the call that creates it
+        def wrapper(*args, **kwargs):
+            it = fn(*args, **kwargs)
+            while True:
+                t = time.perf_counter()
+                try:
+                    item = next(it)
+                except StopIteration:
+                    spent[name] += time.perf_counter() - t
+                    return
+                spent[name] += time.perf_counter() - t
+                yield item
+        return wrapper
+
+    scoring.load_model = timed("model load", saved["load_model"])
+    scoring.iter_articles = timed_iter("read", saved["iter_articles"])
+    scoring.segment = timed("segment", saved["segment"])
+    TransformerModel.encode_batches = timed_iter("tokenise and pad", saved["encode_batches"])
+    TransformerModel.logits = timed("tokenise, pad and forward", saved["logits"])
+    try:
+        yield spent
+    finally:
+        scoring.load_model, scoring.iter_articles, scoring.segment = (
+            saved["load_model"], saved["iter_articles"], saved["segment"])
+        TransformerModel.encode_batches, TransformerModel.logits = saved["encode_batches"], saved["logits"]
+
+
+def print_stages(src: Path, model: str, out: Path, precision: str) -> None:
+    with stage_clock() as spent:
+        total = ours(src, model, out, precision)[0]
+    forward = spent.pop("tokenise, pad and forward") - spent["tokenise and pad"]
+    spent["forward (and copies to the device)"] = forward
+    spent["rest: rows, actor columns, writing, checkpoints"] = total - sum(spent.values())
+    print(f"\nwhere the time goes (one run, torch, precision {precision}, {total:.2f} s in all):")
+    for name, sec in spent.items():
+        print(f"  {name:<50}{sec:>8.2f} s{100 * sec / total:>7.1f}%")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="runs/demo", help="run directory of a transformer model")
-    ap.add_argument("--sentences", type=int, default=2400)
+    ap.add_argument("--sentences", type=int, default=2400, help="50000 or more for a large input")
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                    help="auto: the GPU where one is visible (the scorer's own choice), else the CPU")
     ap.add_argument("--repeat", type=int, default=2,
                     help="time each engine this many times, interleaved; keep the best")
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
+    gpu = torch.cuda.is_available()
+    if a.device == "cuda" and not gpu:
+        sys.exit("--device cuda: no GPU is visible to torch")
     from transformers import pipeline
 
     tmp = Path(tempfile.mkdtemp())
     n = make_articles(a.sentences, tmp / "articles.jsonl")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, torch "
-          f"{torch.__version__}, {torch.get_num_threads()} threads, native bf16: {cpu_supports_bf16()}")
+    flags = Path("/proc/cpuinfo").read_text().split("flags", 1)[-1].split("\n", 1)[0].split() \
+        if Path("/proc/cpuinfo").exists() else []
+    wanted = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16") if f in flags]
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus ({' '.join(wanted)}), "
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads, native bf16: {cpu_supports_bf16()}")
+    print(f"device: {torch.cuda.get_device_name(0) if gpu else 'CPU'}")
     print(f"model: {a.model}; {n} sentences in {(n + 7) // 8} articles")
 
     # warm-up (loads libraries and the model once, so neither side pays first-call costs)
-    pipe = pipeline("text-classification", model=str(Path(a.model) / "model"), device=-1)
+    pipe = pipeline("text-classification", model=str(Path(a.model) / "model"), device=0 if gpu else -1)
     pipe(["warm up"] * 4, batch_size=32, truncation=True, max_length=128)
     ours(tmp / "articles.jsonl", a.model, tmp / "warm.jsonl", "fp32")
-    for runtime in ("onnx", "onnx-int8"):  # export once, outside the timing (cached in the run dir)
-        ours(tmp / "articles.jsonl", a.model, tmp / "warm.jsonl", "fp32", runtime)
+    variants = {"torch, fp32, full last layer": ("fp32", "torch", False),
+                "torch, precision auto": ("auto", "torch", True), "torch, fp32": ("fp32", "torch", True)}
+    if not gpu:  # ONNX Runtime here is the CPU build
+        variants |= {"onnx runtime, fp32": ("fp32", "onnx", True),
+                     "onnx runtime, int8 weights": ("fp32", "onnx-int8", True)}
+        for runtime in ("onnx", "onnx-int8"):  # export once, outside the timing (cached in the run dir)
+            ours(tmp / "articles.jsonl", a.model, tmp / "warm.jsonl", "fp32", runtime)
+    pipe_batches = (32, 256) if gpu else (32,)
 
     results: dict[str, tuple[float, list[str], list[str]]] = {}
-    best_pipe = float("inf")
-    variants = {"torch, fp32, full last layer": ("fp32", "torch", False),
-                "torch, precision auto": ("auto", "torch", True), "torch, fp32": ("fp32", "torch", True),
-                "onnx runtime, fp32": ("fp32", "onnx", True), "onnx runtime, int8 weights": ("fp32", "onnx-int8", True)}
+    best_pipe = {b: float("inf") for b in pipe_batches}
     for _ in range(a.repeat):  # interleaved, so drift on a shared machine hits every engine alike
         for name, (precision, runtime, cls_only) in variants.items():
             r = ours(tmp / "articles.jsonl", a.model, tmp / "out.jsonl", precision, runtime, cls_only)
             if name not in results or r[0] < results[name][0]:
                 results[name] = r
         texts = results["torch, fp32"][1]
-        t = time.perf_counter()
-        ref = [p["label"] for p in pipe(texts, batch_size=32, truncation=True, max_length=128)]
-        best_pipe = min(best_pipe, time.perf_counter() - t)
-    dt_pipe = best_pipe
+        for b in pipe_batches:
+            t = time.perf_counter()
+            labels = [p["label"] for p in pipe(texts, batch_size=b, truncation=True, max_length=128)]
+            best_pipe[b] = min(best_pipe[b], time.perf_counter() - t)
+            ref = labels if b == 32 else ref
+    dt_pipe = best_pipe[32]
     m = len(texts)
     print(f"\n{'engine':<58}{'seconds':>9}{'sent/s':>9}{'x pipeline':>12}{'agreement':>11}")
-    print(f"{'transformers.pipeline, batch 32, fp32':<58}{dt_pipe:>9.2f}{m / dt_pipe:>9.1f}{1.0:>12.2f}{1.0:>11.4f}")
+    for b in pipe_batches:
+        name = f"transformers.pipeline, batch {b}, fp32"
+        print(f"{name:<58}{best_pipe[b]:>9.2f}{m / best_pipe[b]:>9.1f}{dt_pipe / best_pipe[b]:>12.2f}{'':>11}")
     for variant, (dt, tx, labels) in results.items():
         assert tx == texts, "segmentation differs between runs"
         agree = sum(x == y for x, y in zip(labels, ref)) / m
         name = f"communique score, {variant}"
         if variant.endswith("auto"):
-            name += " = bf16" if cpu_supports_bf16() else " = fp32"
-        print(f"{name:<58}{dt:>9.2f}{m / dt:>9.1f}{dt_pipe / dt:>12.2f}{agree:>11.4f}")
+            native = torch.cuda.is_bf16_supported() if gpu else cpu_supports_bf16()
+            name += " = bf16" if native else " = fp32"
+        extra = "".join(f", {best_pipe[b] / dt:.2f}x batch {b}" for b in pipe_batches[1:])
+        print(f"{name:<58}{dt:>9.2f}{m / dt:>9.1f}{dt_pipe / dt:>12.2f}{agree:>11.4f}{extra}")
+    print_stages(tmp / "articles.jsonl", a.model, tmp / "out.jsonl", "auto")
 
 
 if __name__ == "__main__":

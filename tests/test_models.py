@@ -54,6 +54,33 @@ def test_tiny_transformer_fit_save_load(tiny_data, tiny_bert, tmp_path):
     assert np.allclose(again.predict_proba(TEXTS), probs, atol=1e-5)
 
 
+@pytest.mark.parametrize("setting, fixed, trained", [
+    ({"freeze_embeddings": True}, ["embeddings.word_embeddings"], ["embeddings.position", "layer.0.", "layer.1."]),
+    ({"frozen_layers": 1}, ["embeddings.", "layer.0."], ["layer.1.", "classifier"]),
+])
+def test_frozen_weights_stay_pretrained_and_the_rest_trains(tiny_data, tiny_bert, setting, fixed, trained):
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    before = dict(AutoModelForSequenceClassification.from_pretrained(tiny_bert).named_parameters())
+    cfg = tiny_config(tiny_data, "transformer", tiny_bert, learning_rate=1e-3, **setting)
+    model = build_model(cfg.model, cfg.training).fit(load_labelled([tiny_data["train"]]),
+                                                     load_labelled([tiny_data["dev"]]))
+    after = dict(model.model_.named_parameters())
+    changed = {n for n, w in after.items() if n in before and not torch.equal(w.detach().cpu(), before[n].detach())}
+    assert not [n for n in changed if any(f in n for f in fixed)]
+    for part in trained:
+        assert [n for n in changed if part in n], f"nothing under {part} was trained"
+
+
+def test_freezing_more_layers_than_the_encoder_has_is_an_error(tiny_data, tiny_bert):
+    from communique.errors import ConfigError
+
+    cfg = tiny_config(tiny_data, "transformer", tiny_bert, frozen_layers=2)
+    with pytest.raises(ConfigError, match="frozen_layers: 2, but the encoder has only 2 layers"):
+        build_model(cfg.model, cfg.training).fit(load_labelled([tiny_data["train"]]))
+
+
 def test_length_sorted_batches_keep_order(tiny_data, tiny_bert):
     """Scores must not depend on batch composition (sorting, padding)."""
     model = _fit(tiny_data, "transformer", tiny_bert)

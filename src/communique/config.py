@@ -80,6 +80,10 @@ class TrainingConfig:
     threads: int = _f(0, "torch intra-op threads (0 = leave torch's default)", min=0)
     calibrate: bool = _f(True, "fit temperature scaling on dev and store it with the model")
     group_by_length: bool = _f(True, "batch sentences of similar length together (less padding, faster epochs)")
+    freeze_embeddings: bool = _f(False, "keep the pretrained word embeddings fixed (fewer weights to update: "
+                                        "faster steps; fine-tuned encoders and the actor tagger)")
+    frozen_layers: int = _f(0, "also keep the embeddings and this many lowest encoder layers fixed "
+                               "(a shorter backward pass)", min=0)
     keep_checkpoints: bool = _f(False, "keep Trainer checkpoints after a successful run (they exist for --resume)")
     report_to: Literal["none", "tensorboard", "mlflow"] = _f(
         "none", "Trainer logging (transformer family): tensorboard writes RUN/tensorboard, mlflow logs to "

@@ -23,6 +23,7 @@ from .config import Config, load_config, save_config
 from .data import label_ids, load_labelled, split_by_group
 from .errors import DataError
 from .labels import LABELS
+from .calibration import apply_temperature, fit_temperature
 from .metrics import classification_report
 from .models import build_model
 from .rundir import (RunDir, check_run_dir, environment, is_main_process, now, prepare_run_dir, read_env, update_env,
@@ -141,15 +142,16 @@ def train(config: Config | str | Path, out_dir: str | Path | None = None, overri
         actors = _fit_actors(cfg, actor_data, run_dir) if actor_data else None
         if not is_main_process():
             return run_dir
-        dev_texts, dev_y = list(dev_ds["text"]), label_ids(dev_ds)
-        raw_probs = model.predict_proba(dev_texts)
+        dev_y = label_ids(dev_ds)
+        dev_logits = model.logits(list(dev_ds["text"]))  # dev is scored once; calibration reuses the logits
+        raw_probs = apply_temperature(dev_logits, 1.0)
         metrics = {"data": {"train": len(train_ds), "dev": len(dev_ds)},
                    "dev_uncalibrated_ece": classification_report(dev_y, raw_probs.argmax(1), raw_probs,
                                                                  n_boot=0)["calibration"]["ece"]}
         if cfg.training.calibrate:
-            t = model.calibrate(dev_texts, dev_y)
-            log.info("temperature %.3f fitted on dev", t)
-        probs = model.predict_proba(dev_texts)
+            model.temperature_ = fit_temperature(dev_logits, dev_y)
+            log.info("temperature %.3f fitted on dev", model.temperature_)
+        probs = apply_temperature(dev_logits, model.temperature_)
         metrics["temperature"] = model.temperature_
         metrics["dev"] = classification_report(dev_y, probs.argmax(1), probs, also=dev_ds["also"],
                                                seed=cfg.training.seed)

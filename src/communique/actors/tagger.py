@@ -22,7 +22,7 @@ import torch
 from ..corpus import span_problem
 from ..errors import DataError, RunDirError
 from ..labels import FALLBACK_LABEL
-from ..models.encoders import device, resolve_pretrained, use_bf16
+from ..models.encoders import device, freeze, resolve_pretrained, use_bf16
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +95,7 @@ class ActorTagger:
         model = AutoModelForTokenClassification.from_pretrained(
             source, num_labels=len(TAGS), id2label=dict(enumerate(TAGS)), label2id={t: i for i, t in enumerate(TAGS)},
             ignore_mismatched_sizes=True, trust_remote_code=False)
+        freeze(model, tc.freeze_embeddings, tc.frozen_layers)
         self = cls(model, tokenizer, max_length)
 
         def encode(rows: Sequence[dict[str, Any]]) -> Dataset:

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..calibration import apply_temperature, fit_temperature
+from ..calibration import apply_temperature
 from ..labels import LABELS
 
 META = "model.json"
@@ -52,11 +52,6 @@ class StanceModel(ABC):
 
     def predict(self, texts: Sequence[str]) -> list[str]:
         return [LABELS[i] for i in self.predict_proba(texts).argmax(1)]
-
-    def calibrate(self, texts: Sequence[str], label_ids: np.ndarray) -> float:
-        """Fit temperature scaling on held-out data (dev) and keep it."""
-        self.temperature_ = fit_temperature(self.logits(list(texts)), label_ids)
-        return self.temperature_
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)

@@ -42,6 +42,28 @@ def cpu_supports_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def freeze(model, embeddings: bool = False, layers: int = 0) -> int:
+    """Keep the word embeddings (``embeddings``), or all embeddings and the ``layers`` lowest encoder
+    layers, out of training; return how many weights stay trainable. Works for any Hugging Face model
+    with input embeddings; ``layers`` needs an encoder with a ``layer`` list (BERT, RoBERTa, ...)."""
+    from ..errors import ConfigError
+
+    fixed = []
+    if embeddings or layers:
+        fixed.append(model.get_input_embeddings())
+    if layers:
+        base = model.base_model
+        blocks = getattr(getattr(base, "encoder", None), "layer", None)
+        if blocks is None or not hasattr(base, "embeddings"):
+            raise ConfigError(f"training.frozen_layers: {type(model).__name__} has no encoder.layer list to freeze")
+        if layers >= len(blocks):
+            raise ConfigError(f"training.frozen_layers: {layers}, but the encoder has only {len(blocks)} layers")
+        fixed += [base.embeddings, *blocks[:layers]]
+    for module in fixed:
+        module.requires_grad_(False)
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
 def device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 

@@ -19,7 +19,7 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from ..labels import LABEL2ID, LABELS
 from .base import StanceModel
-from .encoders import device, resolve_pretrained, use_bf16
+from .encoders import device, freeze, resolve_pretrained, use_bf16
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,8 @@ class TransformerModel(StanceModel):
         model = AutoModelForSequenceClassification.from_pretrained(
             source, num_labels=len(LABELS), id2label=dict(enumerate(LABELS)), label2id=LABEL2ID,
             ignore_mismatched_sizes=True, trust_remote_code=False)
+        trainable = freeze(model, tc.freeze_embeddings, tc.frozen_layers)
+        log.info("%d of %d weights trained", trainable, model.num_parameters())
 
         def encode(batch):
             enc = self.tokenizer_(batch["text"], truncation=True, max_length=mc.max_length)
