@@ -23,7 +23,8 @@ import torch
 from common import make_articles
 
 from communique.models import load_model
-from communique.score import ScoreOptions, score
+from communique.score import score
+from communique.score_rows import ScoreOptions
 
 
 def cpu_flags() -> str:

@@ -21,7 +21,8 @@ from pathlib import Path
 import torch
 from common import make_articles
 
-from communique.score import ScoreOptions, score
+from communique.score import score
+from communique.score_rows import ScoreOptions
 
 
 def main():

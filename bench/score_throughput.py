@@ -43,10 +43,12 @@ import torch
 
 from common import make_articles
 
+from communique import score_rows
 from communique.models import cls_forward
 from communique.models.encoders import cpu_supports_bf16
 from communique.models.transformer import TransformerModel
-from communique.score import ScoreOptions, score
+from communique.score import score
+from communique.score_rows import ScoreOptions
 
 scoring = importlib.import_module("communique.score")  # the module (the package exports a function of that name)
 
@@ -69,7 +71,7 @@ def ours(src: Path, model: str, out: Path, precision: str, runtime: str = "torch
 def stage_clock():
     """Time the stages of a scoring job by wrapping the functions that do them; yields the totals."""
     spent: dict[str, float] = defaultdict(float)
-    saved = {"load_model": scoring.load_model, "iter_articles": scoring.iter_articles, "segment": scoring.segment,
+    saved = {"load_model": scoring.load_model, "iter_articles": scoring.iter_articles, "segment": score_rows.segment,
              "encode_batches": TransformerModel.encode_batches, "logits": TransformerModel.logits}
 
     def timed(name, fn):
@@ -97,13 +99,13 @@ def stage_clock():
 
     scoring.load_model = timed("model load", saved["load_model"])
     scoring.iter_articles = timed_iter("read", saved["iter_articles"])
-    scoring.segment = timed("segment", saved["segment"])
+    score_rows.segment = timed("segment", saved["segment"])
     TransformerModel.encode_batches = timed_iter("tokenise and pad", saved["encode_batches"])
     TransformerModel.logits = timed("tokenise, pad and forward", saved["logits"])
     try:
         yield spent
     finally:
-        scoring.load_model, scoring.iter_articles, scoring.segment = (
+        scoring.load_model, scoring.iter_articles, score_rows.segment = (
             saved["load_model"], saved["iter_articles"], saved["segment"])
         TransformerModel.encode_batches, TransformerModel.logits = saved["encode_batches"], saved["logits"]
 

@@ -196,7 +196,7 @@ def test_inference_options_reach_every_engine_and_ensemble_member(tiny_data, tin
     from communique.models.embedding import EmbeddingModel
     from communique.models.ensemble import EnsembleModel
     from communique.ray_engine import SentenceScorer
-    from communique.score import ScoreOptions, apply_inference_options
+    from communique.score_rows import ScoreOptions, apply_inference_options
     from communique.train import train
 
     run = train(tiny_config(tiny_data, "transformer", tiny_bert, epochs=1), out_dir=tmp_path / "t")

@@ -191,7 +191,7 @@ def test_run_notebook(executed):
 
 
 def test_articles_notebook(executed, workspace):
-    from communique.score import read_scores
+    from communique.scores_file import read_scores
 
     nb = executed["articles"]
     html = [h for h in outputs(nb, "text/html") if "communique-article" in h]

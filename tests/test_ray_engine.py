@@ -13,7 +13,9 @@ pytest.importorskip("ray.data")
 
 from communique.errors import DataError
 from communique.ray_engine import score_ray
-from communique.score import ScoreOptions, read_scores, score
+from communique.score import score
+from communique.score_rows import ScoreOptions
+from communique.scores_file import read_scores
 
 pytestmark = pytest.mark.slow
 

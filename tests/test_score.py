@@ -11,7 +11,9 @@ import pytest
 from communique.errors import CommuniqueError, DataError
 from communique.labels import LABELS
 from communique.models import load_model
-from communique.score import ScoreOptions, read_scores, score
+from communique.score import score
+from communique.score_rows import ScoreOptions
+from communique.scores_file import read_scores
 from communique.train import train
 
 from conftest import ROOT, tiny_config

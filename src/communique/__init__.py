@@ -16,7 +16,9 @@ from .evaluate import evaluate
 from .labels import LABELS
 from .models import StanceModel, load_model
 from .predict import predict
-from .score import ScoreOptions, read_scores, score
+from .score import score
+from .score_rows import ScoreOptions
+from .scores_file import read_scores
 from .segment import segment
 from .train import train
 

@@ -1,6 +1,6 @@
 """End-to-end evaluation on the gold articles: segmentation, then classification.
 
-Predicted sentences come from the scorer's row builder (:func:`communique.score.sentence_rows`); each gold
+Predicted sentences come from the scorer's row builder (:func:`communique.score_rows.sentence_rows`); each gold
 sentence is aligned to the predicted sentence that overlaps it most, when that
 overlap is at least half of their union (IoU >= 0.5). Reported:
 
@@ -133,7 +133,7 @@ def evaluate_articles(model: StanceModel, articles_dir: str | Path, backend: str
     """Score the gold articles exactly as ``communique score`` does (its row builder: segmentation,
     furniture, no-boundary pieces) and compare with the gold spans; overall and per article set."""
     from .articles import Article
-    from .score import ScoreOptions, sentence_rows
+    from .score_rows import ScoreOptions, sentence_rows
 
     texts, gold = load_gold(articles_dir)
     opts = ScoreOptions() if backend is None else ScoreOptions(segmenter=backend)

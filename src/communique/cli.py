@@ -69,7 +69,8 @@ def cmd_predict(a: argparse.Namespace) -> None:
 
 
 def cmd_score(a: argparse.Namespace) -> None:
-    from .score import ScoreOptions, score
+    from .score import score
+    from .score_rows import ScoreOptions
 
     opts = ScoreOptions(id_field=a.id_field, text_field=a.text_field, min_confidence=a.min_confidence,
                         on_error=a.on_error, chunk_articles=a.chunk, force=a.force,
@@ -93,8 +94,7 @@ def cmd_dyads(a: argparse.Namespace) -> None:
     from pathlib import Path
 
     from .actors.dyads import aggregate, write_dyads
-    from .safety import check_distinct
-    from .score import check_output_path
+    from .safety import check_distinct, check_output_path
 
     out = Path(a.out)
     check_output_path(out)

@@ -8,7 +8,7 @@ The pipeline has three stages:
    statuses and carried-through metadata are identical;
 2. **score** (an actor pool): every actor loads the model once
    (:func:`~communique.models.load_model`) and turns batches of articles into
-   rows with :func:`communique.score.sentence_rows`, the local engine's code;
+   rows with :func:`communique.score_rows.sentence_rows`, the local engine's code;
 3. **write**: rows go to a *directory* of shards, ``OUT/*.jsonl`` (each line
    byte-identical to the local engine's) or ``OUT/*.parquet``, on a local path
    or object storage (``s3://``, ``gs://`` through pyarrow filesystems).
@@ -36,7 +36,9 @@ from typing import Any
 from .articles import Article, SkippedRecord, jsonl_rows, parquet_rows, rows_to_articles
 from .errors import CommuniqueError, DataError
 from .rundir import RunDir
-from .score import ScoreOptions, apply_inference_options, check_options, rows_from_binary, sentence_rows, summary_lines
+from .score_rows import (ScoreOptions, add_counts, apply_inference_options, check_options, count_rows, error_line,
+                         job_stats, jsonl_line, new_counts, sentence_rows)
+from .scores_file import read_jsonl, rows_from_binary, summary_lines, write_parquet
 
 INPUT_FORMATS = (".jsonl", ".json", ".parquet")  # .json is read as JSONL, as by the local engine
 OUTPUT_FORMATS = (".jsonl", ".parquet")  # the output is a directory of shards in this format
@@ -106,7 +108,7 @@ def _article_table(items: list[Article | SkippedRecord]):
     for it in items:
         if isinstance(it, SkippedRecord):
             vals = dict.fromkeys(ARTICLE_COLUMNS)
-            vals["skipped"] = json.dumps(vars(it), ensure_ascii=False)
+            vals["skipped"] = error_line(it)
         else:
             vals = {"id": it.id, "text": it.text, "source": it.source, "status": it.status, "reason": it.reason,
                     "meta": json.dumps(it.meta, ensure_ascii=False, default=str), "skipped": None}
@@ -139,8 +141,8 @@ class SentenceScorer:
     """Ray actor: loads the model once, then turns batches of articles into output rows.
 
     Each output row holds ``line`` (the local engine's JSONL line) and, for
-    counting, ``status``, ``sentence`` and ``first`` (first row of its article);
-    a skipped record holds ``error`` (its errors-file line) instead.
+    counting (:func:`~communique.score_rows.count_rows`), ``sentence_index`` and
+    ``status``; a skipped record holds ``error`` (its errors-file line) instead.
     """
 
     def __init__(self, run_dir: str, opts: ScoreOptions):
@@ -162,13 +164,12 @@ class SentenceScorer:
                                         r["reason"]))
         rows = sentence_rows(articles, self.model, self.opts)
         return pa.table({
-            "line": [json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows] + [None] * len(errors),
+            "line": [jsonl_line(r) for r in rows] + [None] * len(errors),
+            "sentence_index": [r["sentence_index"] for r in rows] + [None] * len(errors),
             "status": [r["status"] for r in rows] + [None] * len(errors),
-            "sentence": [r["sentence_index"] is not None for r in rows] + [False] * len(errors),
-            "first": [r["sentence_index"] in (None, 0) for r in rows] + [False] * len(errors),
             "error": [None] * len(rows) + errors,
-        }, schema=pa.schema([("line", pa.string()), ("status", pa.string()), ("sentence", pa.bool_()),
-                             ("first", pa.bool_()), ("error", pa.string())]))
+        }, schema=pa.schema([("line", pa.string()), ("sentence_index", pa.int64()), ("status", pa.string()),
+                             ("error", pa.string())]))
 
 
 def _make_sink(out: str, fmt: str):
@@ -178,7 +179,7 @@ def _make_sink(out: str, fmt: str):
     class ScoresSink(BlockBasedFileDatasink):
         def __init__(self):
             super().__init__(out, file_format=fmt)
-            self.counts: dict[str, Any] = {"articles": 0, "sentences": 0, "skipped_records": 0, "status": {}}
+            self.counts: dict[str, Any] = new_counts()
             self.errors: list[str] = []
 
         def write(self, blocks, ctx):
@@ -186,20 +187,13 @@ def _make_sink(out: str, fmt: str):
             import pyarrow.compute as pc
 
             tables = [b for b in blocks if b.num_rows]  # Arrow tables: SentenceScorer returns them
-            counts = {"articles": 0, "sentences": 0, "status": {}, "errors": []}
             if not tables:
-                return json.dumps(counts)
+                return json.dumps({**new_counts(), "errors": []})
             table = pa.concat_tables(tables)
-            cols = (table.column(c).to_pylist() for c in ("status", "sentence", "first", "error"))
-            for status, sentence, first, error in zip(*cols):
-                if error is not None:
-                    counts["errors"].append(error)
-                    continue
-                counts["sentences"] += sentence
-                counts["articles"] += first
-                if status != "ok":
-                    counts["status"][status] = counts["status"].get(status, 0) + 1
+            errors = table.filter(pc.is_valid(table.column("error"))).column("error").to_pylist()
             rows = table.filter(pc.is_valid(table.column("line")))
+            counts = {**count_rows(rows.select(["sentence_index", "status"]).to_pylist()),
+                      "skipped_records": len(errors), "errors": errors}
             if rows.num_rows:
                 super().write([rows], ctx)
             return json.dumps(counts)
@@ -209,13 +203,8 @@ def _make_sink(out: str, fmt: str):
             if fmt == "jsonl":
                 file.write("".join(lines).encode("utf-8"))
                 return
-            import pandas as pd
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
             # the local engine's conversion: pandas reads the JSONL rows, Arrow writes them
-            frame = pd.read_json(io.StringIO("".join(lines)), lines=True, dtype=False, precise_float=True)
-            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), file)
+            write_parquet([read_jsonl(io.StringIO("".join(lines)))], file)
 
         def on_write_complete(self, write_result):
             super().on_write_complete(write_result)
@@ -223,12 +212,8 @@ def _make_sink(out: str, fmt: str):
                 if ret is None:
                     continue
                 part = json.loads(ret)
-                self.counts["articles"] += part["articles"]
-                self.counts["sentences"] += part["sentences"]
-                self.counts["skipped_records"] += len(part["errors"])
+                add_counts(self.counts, part)
                 self.errors.extend(part["errors"])
-                for k, v in part["status"].items():
-                    self.counts["status"][k] = self.counts["status"].get(k, 0) + v
 
     return ScoresSink()
 
@@ -297,7 +282,7 @@ def score_ray(inputs: Sequence[str], run_dir: str | Path, out: str, opts: ScoreO
     fmt = Path(out.rstrip("/")).suffix.lower()
     if fmt not in OUTPUT_FORMATS:
         raise CommuniqueError(f"{out}: the Ray engine writes a directory of shards; name it *.jsonl or *.parquet")
-    check_options(Path(out.rstrip("/")), opts)
+    check_options(opts)
     run_dir = str(RunDir(Path(run_dir).resolve()).require_finished().path)
     from .models import load_model
 
@@ -351,11 +336,7 @@ def score_ray(inputs: Sequence[str], run_dir: str | Path, out: str, opts: ScoreO
             ray.shutdown()
     if sink.errors:
         with err_fs.open_output_stream(err_path) as f:
-            f.write("".join(e + "\n" for e in sink.errors).encode("utf-8"))
+            f.write("".join(sink.errors).encode("utf-8"))
     if summary:
         write_shard_summary(out, summary)
-    seconds = time.time() - start
-    counts = sink.counts
-    return {**counts, "output": out, "seconds": round(seconds, 2), "resumed_from": 0,
-            "errors_file": errors_uri if counts["skipped_records"] else None,
-            "sentences_per_s": round(counts["sentences"] / max(seconds, 1e-9), 1)}
+    return job_stats(sink.counts, out, time.time() - start, 0, errors_uri, sink.counts["sentences"])

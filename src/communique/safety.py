@@ -2,6 +2,7 @@
 
 * :class:`OutputLock`: one job per output file (an exclusive ``fcntl`` lock on ``OUT.lock``).
 * :func:`check_distinct`: outputs differ from each other and from every input.
+* :func:`check_output_path`: an output file path can be written (not a directory, nor under a file).
 * :func:`inside`: a path named in a run file resolves inside the run directory.
 * :func:`refuse_remote_code`: a model directory that asks for custom code is refused.
 """
@@ -82,6 +83,17 @@ def check_distinct(outputs: Mapping[str, str | Path | None], inputs: Sequence[st
             if parent in seen and Path(parent).is_dir():
                 raise CommuniqueError(f"{path}: {name} lies inside {seen[parent]}; write it elsewhere")
         seen[resolved] = name
+
+
+def check_output_path(out: Path, flag: str = "--out") -> None:
+    """An output file path whose nearest existing ancestor is a directory, and not itself a directory."""
+    if out.is_dir():
+        raise CommuniqueError(f"{out}: {flag} is a directory; give a file name such as {out / 'scores.jsonl'}")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise CommuniqueError(f"{out}: {flag} cannot be written: {parent} is a file, not a directory")
+            break
 
 
 def inside(base: Path, relative: object, where: str) -> Path:

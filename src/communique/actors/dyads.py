@@ -76,7 +76,7 @@ def aggregate(files: Sequence[str | Path], by: str | None = None, date_field: st
     With ``by``, each article's date comes from its rows' ``date_field`` column, else from ``metadata``
     (a per-article CSV with ``article_id`` and ``date_field``).
     """
-    from ..score import _iter_rows
+    from ..scores_file import iter_rows
 
     if by is not None and by not in PERIODS:
         raise DataError(f"--by {by!r}: choose one of {', '.join(PERIODS)}")
@@ -89,7 +89,7 @@ def aggregate(files: Sequence[str | Path], by: str | None = None, date_field: st
         if not path.is_file():
             raise DataError(f"{path}: no such scores file")
         seen_actor_column = False
-        for n, row in enumerate(_iter_rows(path), 1):
+        for n, row in enumerate(iter_rows(path), 1):
             seen_actor_column = seen_actor_column or "speaker_actor" in row
             d = _dyad(row)
             if d is None:

@@ -48,7 +48,7 @@ def priority(probs: np.ndarray, strategy: str, rng: np.random.Generator) -> np.n
 
 def candidates(scores: Sequence[str | Path]) -> pd.DataFrame:
     """The scored sentences that may be sampled: status ``ok`` and 5-70 words, from every scores file."""
-    from ..score import read_scores
+    from ..scores_file import read_scores
 
     frames = []
     for path in map(Path, scores):

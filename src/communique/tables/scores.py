@@ -24,7 +24,7 @@ def load_scores(path: str | Path, metadata: str | Path | pd.DataFrame | None = N
         speakers: annotated spans with a speaker (e.g. ``data/articles/gold.jsonl``); see
             :func:`attach_speakers`. Without it, a ``speaker`` column of the input is kept as it is.
     """
-    from ..score import read_scores
+    from ..scores_file import read_scores
 
     df = read_scores(path)
     if metadata is not None:
