@@ -9,10 +9,13 @@ Both run in this one process, on the same model and the same sentences:
 * the pipeline: `pipeline("text-classification", batch_size=32)` in fp32 on the
   sentences our segmenter produced (so it is spared segmentation and I/O).
 
+A run trained with actors is timed without its speaker/target tagger unless ``--with-actors``
+(the pipeline classifies stance only; ``bench/actors_speed.py`` measures what the actors cost).
+
 Prints sentences/s for each (best of --repeat interleaved runs), the ratio, and label agreement
 with the fp32 pipeline; then where the time of one default run goes (model load, reading,
-segmentation, tokenisation and padding, forward passes, and the rest: rows, speaker/target columns
-where the run has them, writing and checkpoints).
+segmentation, tokenisation and padding, forward passes, the speaker/target columns where they are
+kept, and the rest: rows, writing and checkpoints).
 
 On a GPU (``--device cuda``, or ``auto`` where one is visible) the pipeline is also timed with batch
 256 and the ONNX rows (a CPU runtime) are left out. ``--sentences 50000`` repeats the corpus in new
@@ -44,6 +47,7 @@ import torch
 from common import make_articles
 
 from communique import score_rows
+from communique.actors import Actors
 from communique.models import cls_forward
 from communique.models.encoders import cpu_supports_bf16
 from communique.models.transformer import TransformerModel
@@ -52,17 +56,27 @@ from communique.score_rows import ScoreOptions
 
 scoring = importlib.import_module("communique.score")  # the module (the package exports a function of that name)
 
+WITH_ACTORS = False  # --with-actors: keep a run's speaker/target tagger (the pipeline only classifies)
+
+
 def ours(src: Path, model: str, out: Path, precision: str, runtime: str = "torch",
          cls_only: bool = True) -> tuple[float, list[str], list[str]]:
-    real = cls_forward.supports
+    real, real_load = cls_forward.supports, scoring.load_model
     cls_forward.supports = real if cls_only else (lambda m: False)  # False: the full forward, as before
+
+    def load(*args, **kwargs):  # the run's own loader, inside the timing; actors set aside unless asked for
+        m = real_load(*args, **kwargs)
+        m.actors_ = m.actors_ if WITH_ACTORS else None
+        return m
+
+    scoring.load_model = load
     try:
         t = time.perf_counter()
         score([str(src)], model, out, ScoreOptions(precision=precision, runtime=runtime, force=True),
               progress=False)
         dt = time.perf_counter() - t
     finally:
-        cls_forward.supports = real
+        cls_forward.supports, scoring.load_model = real, real_load
     rows = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
     return dt, [r["text"] for r in rows], [r["label"] for r in rows]
 
@@ -72,7 +86,8 @@ def stage_clock():
     """Time the stages of a scoring job by wrapping the functions that do them; yields the totals."""
     spent: dict[str, float] = defaultdict(float)
     saved = {"load_model": scoring.load_model, "iter_articles": scoring.iter_articles, "segment": score_rows.segment,
-             "encode_batches": TransformerModel.encode_batches, "logits": TransformerModel.logits}
+             "encode_batches": TransformerModel.encode_batches, "logits": TransformerModel.logits,
+             "annotate": Actors.annotate}
 
     def timed(name, fn):
         def wrapper(*args, **kwargs):
@@ -102,12 +117,14 @@ def stage_clock():
     score_rows.segment = timed("segment", saved["segment"])
     TransformerModel.encode_batches = timed_iter("tokenise and pad", saved["encode_batches"])
     TransformerModel.logits = timed("tokenise, pad and forward", saved["logits"])
+    Actors.annotate = timed("speaker/target columns (tagger and resolution)", saved["annotate"])
     try:
         yield spent
     finally:
         scoring.load_model, scoring.iter_articles, score_rows.segment = (
             saved["load_model"], saved["iter_articles"], saved["segment"])
         TransformerModel.encode_batches, TransformerModel.logits = saved["encode_batches"], saved["logits"]
+        Actors.annotate = saved["annotate"]
 
 
 def print_stages(src: Path, model: str, out: Path, precision: str) -> None:
@@ -115,7 +132,7 @@ def print_stages(src: Path, model: str, out: Path, precision: str) -> None:
         total = ours(src, model, out, precision)[0]
     forward = spent.pop("tokenise, pad and forward") - spent["tokenise and pad"]
     spent["forward (and copies to the device)"] = forward
-    spent["rest: rows, actor columns, writing, checkpoints"] = total - sum(spent.values())
+    spent["rest: rows, writing, checkpoints"] = total - sum(spent.values())
     print(f"\nwhere the time goes (one run, torch, precision {precision}, {total:.2f} s in all):")
     for name, sec in spent.items():
         print(f"  {name:<50}{sec:>8.2f} s{100 * sec / total:>7.1f}%")
@@ -130,7 +147,11 @@ def main():
                     help="auto: the GPU where one is visible (the scorer's own choice), else the CPU")
     ap.add_argument("--repeat", type=int, default=2,
                     help="time each engine this many times, interleaved; keep the best")
+    ap.add_argument("--with-actors", action="store_true",
+                    help="keep the run's speaker/target tagger (default: stance only, as the pipeline)")
     a = ap.parse_args()
+    global WITH_ACTORS
+    WITH_ACTORS = a.with_actors
     if a.threads:
         torch.set_num_threads(a.threads)
     gpu = torch.cuda.is_available()
@@ -146,7 +167,8 @@ def main():
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus ({' '.join(wanted)}), "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads, native bf16: {cpu_supports_bf16()}")
     print(f"device: {torch.cuda.get_device_name(0) if gpu else 'CPU'}")
-    print(f"model: {a.model}; {n} sentences in {(n + 7) // 8} articles")
+    print(f"model: {a.model}{' with its actor tagger' if a.with_actors else ' (stance only)'}; "
+          f"{n} sentences in {(n + 7) // 8} articles")
 
     # warm-up (loads libraries and the model once, so neither side pays first-call costs)
     pipe = pipeline("text-classification", model=str(Path(a.model) / "model"), device=0 if gpu else -1)
