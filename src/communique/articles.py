@@ -19,14 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from .errors import DataError
-from .records import Located, jsonl_records, parquet_records, read
+from .records import Located, jsonl_records, read
 
 log = logging.getLogger(__name__)
 
 TEXT_SUFFIXES = (".txt", ".md")  # whole-file articles; record files go through communique.records
 INPUT_HINT = "a directory of .txt/.md files, .jsonl, .csv, .parquet or - for stdin"
 
-jsonl_rows, parquet_rows = jsonl_records, parquet_records  # the names the Ray engine imports for its input files
 
 
 @dataclass

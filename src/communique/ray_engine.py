@@ -33,8 +33,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .articles import Article, SkippedRecord, jsonl_rows, parquet_rows, rows_to_articles
+from .articles import Article, SkippedRecord, rows_to_articles
 from .errors import CommuniqueError, DataError
+from .records import Located, format_of, jsonl_records, parquet_records
 from .rundir import RunDir
 from .score_rows import (ScoreOptions, add_counts, apply_inference_options, check_options, count_rows, error_line,
                          job_stats, jsonl_line, new_counts, sentence_rows)
@@ -87,14 +88,14 @@ def list_input_files(inputs: Sequence[str]) -> list[dict[str, str]]:
     return files
 
 
-def _parquet_rows(fs, path: str, name: str) -> Iterator[tuple[str, Any, str]]:
+def _parquet_rows(fs, path: str, name: str) -> Iterator[Located]:
     with fs.open_input_file(path) as f:
-        yield from parquet_rows(f, name)
+        yield from parquet_records(f, name)
 
 
-def _jsonl_rows(fs, path: str, name: str) -> Iterator[tuple[str, Any, str]]:
+def _jsonl_rows(fs, path: str, name: str) -> Iterator[Located]:
     with io.BufferedReader(fs.open_input_stream(path)) as f:  # pyarrow streams cannot iterate lines
-        yield from jsonl_rows(f, name)
+        yield from jsonl_records(f, name)
 
 
 ARTICLE_COLUMNS = ("id", "text", "source", "meta", "status", "reason", "skipped")  # all strings
@@ -122,7 +123,7 @@ def _parse_files(batch, opts: ScoreOptions):
     pending: list[Article | SkippedRecord] = []
     for uri, name in zip(batch.column("uri").to_pylist(), batch.column("name").to_pylist()):
         fs, path = _filesystem(uri)
-        read = _parquet_rows if Path(path).suffix.lower() == ".parquet" else _jsonl_rows
+        read = _parquet_rows if format_of(path) == "parquet" else _jsonl_rows
         articles = rows_to_articles(read(fs, path, name), opts.id_field, opts.text_field, opts.on_error, pending.append)
         yield from _drain(articles, pending, opts.chunk_articles)
     if pending:

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .calibration import apply_temperature, fit_temperature
 from .card import write_model_card
 from .config import Config, load_config, save_config
 from .data import label_ids, load_labelled, split_by_group
 from .errors import DataError
 from .labels import LABELS
-from .calibration import apply_temperature, fit_temperature
 from .metrics import classification_report
 from .models import build_model
 from .rundir import (RunDir, check_run_dir, environment, is_main_process, now, prepare_run_dir, read_env, update_env,
