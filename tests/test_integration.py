@@ -31,7 +31,7 @@ def test_minilm_fine_tunes_and_reloads(tiny_data, tmp_path):
 
 def test_embedding_family(tiny_data, tmp_path):
     cfg = tiny_config(tiny_data, "embedding", "all-MiniLM-L6-v2")
-    model = build_model(cfg.model, cfg.training).fit(load_labelled([tiny_data["train"]]))
+    model = build_model(cfg).fit(load_labelled([tiny_data["train"]]))
     test = load_labelled([tiny_data["test"]])
     acc = np.mean(np.array(model.predict(test["text"])) == np.array(test["label"]))
     assert acc > 0.5  # frozen MiniLM embeddings separate these sentences well

@@ -15,7 +15,7 @@ TEXTS = ["Moscow pledged it would not attack.", "Sanctions were imposed in March
 
 def _fit(tiny_data, family, pretrained=""):
     cfg = tiny_config(tiny_data, family, pretrained)
-    model = build_model(cfg.model, cfg.training)
+    model = build_model(cfg)
     return model.fit(load_labelled([tiny_data["train"]]), load_labelled([tiny_data["dev"]]))
 
 
@@ -64,7 +64,7 @@ def test_frozen_weights_stay_pretrained_and_the_rest_trains(tiny_data, tiny_bert
 
     before = dict(AutoModelForSequenceClassification.from_pretrained(tiny_bert).named_parameters())
     cfg = tiny_config(tiny_data, "transformer", tiny_bert, learning_rate=1e-3, **setting)
-    model = build_model(cfg.model, cfg.training).fit(load_labelled([tiny_data["train"]]),
+    model = build_model(cfg).fit(load_labelled([tiny_data["train"]]),
                                                      load_labelled([tiny_data["dev"]]))
     after = dict(model.model_.named_parameters())
     changed = {n for n, w in after.items() if n in before and not torch.equal(w.detach().cpu(), before[n].detach())}
@@ -78,7 +78,7 @@ def test_freezing_more_layers_than_the_encoder_has_is_an_error(tiny_data, tiny_b
 
     cfg = tiny_config(tiny_data, "transformer", tiny_bert, frozen_layers=2)
     with pytest.raises(ConfigError, match="frozen_layers: 2, but the encoder has only 2 layers"):
-        build_model(cfg.model, cfg.training).fit(load_labelled([tiny_data["train"]]))
+        build_model(cfg).fit(load_labelled([tiny_data["train"]]))
 
 
 def test_length_sorted_batches_keep_order(tiny_data, tiny_bert):
@@ -209,4 +209,52 @@ def test_inference_options_reach_every_engine_and_ensemble_member(tiny_data, tin
     apply_inference_options(ens, opts)
     assert [m.runtime for m in ens.members_[:2]] == ["onnx", "onnx"]
     assert [m.inference_batch_size for m in ens.members_[:2]] == [7, 7]
-    assert ens.members_[2].batch_size == 7
+    assert ens.members_[2].inference_batch_size == 7
+
+
+@pytest.mark.parametrize("family", ["transformer", "tfidf", "embedding", "ensemble"])
+def test_families_read_named_hyperparameters_from_their_config_keys(family):
+    """Each family's constructor keywords come from the config keys it declares, and the model keys it
+    declares are exactly the ones the config lets that family set (the rest are refused there)."""
+    from communique.config import FAMILY_KEYS, config_from_dict
+    from communique.models import FAMILIES
+
+    cls = FAMILIES[family]
+    model_keys = {k.split(".", 1)[1] for k in cls.config_keys.values() if k.startswith("model.")}
+    assert model_keys == FAMILY_KEYS[family]
+    raw = {"model": {"family": family}, "training": {"seed": 99, "class_weighted": True}}
+    if family == "tfidf":
+        raw["model"].update(ngram_max=3, c=0.5)
+    if family == "ensemble":
+        raw["model"]["members"] = ["runs/a", "runs/b"]
+    model = build_model(config_from_dict(raw))
+    params = model.get_params()
+    assert set(params) >= set(cls.config_keys)
+    if "seed" in params:
+        assert params["seed"] == 99 and params["class_weighted"] is True
+    if family == "tfidf":
+        assert (params["ngram_max"], params["c"]) == (3, 0.5)
+    if family == "ensemble":
+        assert list(params["members"]) == ["runs/a", "runs/b"]
+
+
+def test_estimator_contract_clone_and_set_params(tiny_data):
+    """clone gives an unfitted copy with the same hyperparameters; set_params changes what fit uses and
+    refuses a name the family does not have."""
+    from sklearn.base import clone
+
+    model = _fit(tiny_data, "tfidf")
+    copy = clone(model)
+    assert copy.get_params() == model.get_params() and not hasattr(copy, "pipeline_")
+    copy.set_params(ngram_max=1).fit(load_labelled([tiny_data["train"]]))
+    assert copy.pipeline_.named_steps["tfidf"].ngram_range == (1, 1)
+    assert model.pipeline_.named_steps["tfidf"].ngram_range == (1, 2)
+    with pytest.raises(ValueError, match="max_length"):
+        copy.set_params(max_length=64)
+
+
+def test_a_loaded_model_reports_the_hyperparameters_it_was_saved_with(tiny_data, tiny_bert, tmp_path):
+    model = _fit(tiny_data, "transformer", tiny_bert)
+    model.save(tmp_path / "m")
+    again = load_model(tmp_path / "m")
+    assert (again.pretrained, again.max_length) == (model.pretrained, model.max_length)

@@ -70,7 +70,7 @@ def export_run(run_dir: str | Path, out_dir: str | Path, fmt: str = "hf", force:
     model = load_model(run_dir)
     net = fold_temperature(model.model_, model.tokenizer_, model.temperature_)
     tokenizer = copy.deepcopy(model.tokenizer_)
-    tokenizer.model_max_length = model.max_length_  # `pipeline(..., truncation=True)` then cuts where communique does
+    tokenizer.model_max_length = model.max_length  # `pipeline(..., truncation=True)` then cuts where communique does
     tmp = out.with_name(f".{out.name}.export-tmp")
     with OutputLock(out):
         if tmp.exists():  # left by an export that was killed; the name is ours alone

@@ -136,7 +136,7 @@ def train(config: Config | str | Path, out_dir: str | Path | None = None, overri
             update_env(run_dir, **environment(cfg.training.seed), status="running", started=now())
         log.info("train %d sentences (%d groups), dev %d sentences (%d groups)", len(train_ds),
                  len(set(train_ds["group"])), len(dev_ds), len(set(dev_ds["group"])))
-        model = build_model(cfg.model, cfg.training)
+        model = build_model(cfg)
         log.info("fitting %s model", cfg.model.family)
         model.fit(train_ds, dev_ds, work_dir=run_dir, resume=resume)
         actors = _fit_actors(cfg, actor_data, run_dir) if actor_data else None

@@ -19,9 +19,9 @@ FAMILIES: dict[str, type[StanceModel]] = {cls.family: cls for cls in (Transforme
                                                                       EnsembleModel)}
 
 
-def build_model(model_cfg, training_cfg) -> StanceModel:
-    """An unfitted model of the configured family."""
-    return FAMILIES[model_cfg.family](model_cfg, training_cfg)
+def build_model(cfg) -> StanceModel:
+    """The unfitted model of a validated config's family, its hyperparameters read from the config."""
+    return FAMILIES[cfg.model.family].from_config(cfg)
 
 
 def load_model(path: str | Path, precision: str | None = None, runtime: str | None = None,

@@ -1,8 +1,11 @@
 """The interface every model family offers (the registry that builds and loads them is the package,
 :mod:`communique.models`).
 
-A model directory holds ``model.json`` (family, labels, temperature, settings)
-beside the family's own weight files; nothing is unpickled.
+A family follows scikit-learn's estimator contract: its hyperparameters are named constructor
+keywords (``get_params``/``set_params``/``clone`` come from :class:`sklearn.base.BaseEstimator`),
+``from_config`` reads each of them from its key in a run config, and fitted state ends in ``_``.
+A model directory holds ``model.json`` (family, labels, temperature, settings) beside the family's
+own weight files; nothing is unpickled.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from ..calibration import apply_temperature
 from ..labels import LABELS
@@ -21,13 +25,24 @@ from ..labels import LABELS
 META = "model.json"
 
 
-class StanceModel(ABC):
+class StanceModel(BaseEstimator, ABC):
     """Sentence stance classifier. ``predict_proba`` columns follow ``classes_`` (= LABELS)."""
 
     family: ClassVar[str]
+    # constructor keyword -> the "section.key" of the run config it is read from
+    config_keys: ClassVar[dict[str, str]] = {}
     classes_: tuple[str, ...] = LABELS
     temperature_: float = 1.0
     actors_: Any = None  # communique.actors.Actors of a run trained with model.actors, else None
+
+    @classmethod
+    def from_config(cls, cfg) -> "StanceModel":
+        """The unfitted model a validated :class:`~communique.config.Config` describes."""
+        params = {}
+        for name, dotted in cls.config_keys.items():
+            section, key = dotted.split(".")
+            params[name] = getattr(getattr(cfg, section), key)
+        return cls(**params)
 
     @abstractmethod
     def fit(self, train, dev=None, work_dir: Path | None = None, resume: bool = False) -> "StanceModel":

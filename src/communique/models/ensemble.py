@@ -19,15 +19,15 @@ from .base import StanceModel
 
 class EnsembleModel(StanceModel):
     family = "ensemble"
+    config_keys = {"members": "model.members"}
 
-    def __init__(self, model_cfg=None, training_cfg=None):
-        self.model_cfg = model_cfg
-        self.training_cfg = training_cfg
+    def __init__(self, members: Sequence[str] = ()):
+        self.members = members
 
     def fit(self, train, dev=None, work_dir=None, resume=False) -> "EnsembleModel":
         from . import load_model
 
-        members = self.model_cfg.members
+        members = list(self.members)
         if len(members) < 2:
             raise ConfigError("model.members: an ensemble needs at least two finished run directories")
         self.members_ = [load_model(m) for m in members]
@@ -48,10 +48,10 @@ class EnsembleModel(StanceModel):
         from ..safety import inside
         from . import load_model
 
-        self = cls()
         members = settings["members"]
         if not isinstance(members, list) or not members:
             raise RunDirError(f"{path}/model.json: settings.members must be a non-empty list of paths")
+        self = cls(members=settings.get("sources", []))
         self.members_ = [load_model(inside(path, m, f"{path}/model.json: settings.members")) for m in members]
         self.sources_ = settings.get("sources", [])
         return self

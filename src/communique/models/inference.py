@@ -26,15 +26,9 @@ def set_inference(model: StanceModel, precision: str | None = None, runtime: str
     if tagger is not None:
         tagger.precision = precision if precision is not None else tagger.precision
         tagger.batch_size = batch_size if batch_size is not None else tagger.batch_size
-    if precision is not None and hasattr(model, "precision"):
-        model.precision = precision
-    if runtime is not None and hasattr(model, "runtime"):
-        model.runtime = runtime
-    if batch_size is not None:
-        if hasattr(model, "inference_batch_size"):
-            model.inference_batch_size = batch_size
-        elif hasattr(model, "batch_size"):
-            model.batch_size = batch_size  # the embedding family's encoder batch
+    settings = {"precision": precision, "runtime": runtime, "inference_batch_size": batch_size}
+    params = model.get_params(deep=False)  # the family's named hyperparameters: the ones it has are set
+    model.set_params(**{name: value for name, value in settings.items() if value is not None and name in params})
     return model
 
 

@@ -29,21 +29,26 @@ ALLOWED_TYPES = {
 
 class TfidfModel(StanceModel):
     family = "tfidf"
+    config_keys = {"c": "model.c", "ngram_max": "model.ngram_max", "min_df": "model.min_df",
+                   "class_weighted": "training.class_weighted", "seed": "training.seed"}
 
-    def __init__(self, model_cfg=None, training_cfg=None):
-        self.model_cfg = model_cfg
-        self.training_cfg = training_cfg
+    def __init__(self, c: float = 4.0, ngram_max: int = 2, min_df: int = 1, class_weighted: bool = False,
+                 seed: int = 13):
+        self.c = c
+        self.ngram_max = ngram_max
+        self.min_df = min_df
+        self.class_weighted = class_weighted
+        self.seed = seed
 
     def fit(self, train, dev=None, work_dir=None, resume=False) -> "TfidfModel":
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import Pipeline
 
-        mc, tc = self.model_cfg, self.training_cfg
         self.pipeline_ = Pipeline([
-            ("tfidf", TfidfVectorizer(ngram_range=(1, mc.ngram_max), min_df=mc.min_df, sublinear_tf=True)),
-            ("clf", LogisticRegression(C=mc.c, max_iter=2000, random_state=tc.seed,
-                                       class_weight="balanced" if tc.class_weighted else None)),
+            ("tfidf", TfidfVectorizer(ngram_range=(1, self.ngram_max), min_df=self.min_df, sublinear_tf=True)),
+            ("clf", LogisticRegression(C=self.c, max_iter=2000, random_state=self.seed,
+                                       class_weight="balanced" if self.class_weighted else None)),
         ])
         self.pipeline_.fit(list(train["text"]), [LABEL2ID[x] for x in train["label"]])
         if list(self.pipeline_.classes_) != list(range(len(LABELS))):

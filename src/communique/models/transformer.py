@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from sklearn.metrics import accuracy_score, f1_score
 
+from ..config import MINILM
 from ..labels import LABEL2ID, LABELS
 from .base import StanceModel
 from .encoders import device, freeze, resolve_pretrained, use_bf16
@@ -41,13 +42,36 @@ def _weighted_loss(weights: torch.Tensor):
 class TransformerModel(StanceModel):
     family = "transformer"
 
-    def __init__(self, model_cfg=None, training_cfg=None):
-        self.model_cfg = model_cfg
-        self.training_cfg = training_cfg
-        self.inference_batch_size = 64
-        self.precision = training_cfg.precision if training_cfg else "auto"
-        self.runtime = "torch"  # torch | onnx | onnx-int8 (see models/onnx_runtime.py)
-        self.path_: Path | None = None  # where the saved model lives (the ONNX export is cached there)
+    config_keys = {"pretrained": "model.pretrained", "max_length": "model.max_length",
+                   **{name: f"training.{name}" for name in (
+                       "epochs", "batch_size", "grad_accum", "learning_rate", "weight_decay", "warmup_ratio",
+                       "class_weighted", "patience", "precision", "seed", "group_by_length", "freeze_embeddings",
+                       "frozen_layers", "report_to")}}
+
+    def __init__(self, pretrained: str = MINILM, max_length: int = 128, epochs: float = 8.0, batch_size: int = 32,
+                 grad_accum: int = 1, learning_rate: float = 5e-5, weight_decay: float = 0.01,
+                 warmup_ratio: float = 0.1, class_weighted: bool = False, patience: int = 2,
+                 precision: str = "auto", seed: int = 13, group_by_length: bool = True,
+                 freeze_embeddings: bool = False, frozen_layers: int = 0, report_to: str = "none",
+                 runtime: str = "torch", inference_batch_size: int = 64):
+        self.pretrained = pretrained
+        self.max_length = max_length
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.grad_accum = grad_accum
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.warmup_ratio = warmup_ratio
+        self.class_weighted = class_weighted
+        self.patience = patience
+        self.precision = precision  # training autocast, and inference unless set_inference changes it
+        self.seed = seed
+        self.group_by_length = group_by_length
+        self.freeze_embeddings = freeze_embeddings
+        self.frozen_layers = frozen_layers
+        self.report_to = report_to
+        self.runtime = runtime  # torch | onnx | onnx-int8 (see models/onnx_runtime.py)
+        self.inference_batch_size = inference_batch_size
 
     # ---- training -------------------------------------------------------
     def fit(self, train, dev=None, work_dir: Path | None = None, resume: bool = False) -> "TransformerModel":
@@ -56,19 +80,18 @@ class TransformerModel(StanceModel):
 
         from ..config import check_report_to
 
-        mc, tc = self.model_cfg, self.training_cfg
-        check_report_to(tc.report_to, self.family)  # also when fitted from Python without load_config
-        source = resolve_pretrained(mc.pretrained)
-        self.max_length_ = mc.max_length
+        check_report_to(self.report_to, self.family)  # also when fitted from Python without load_config
+        source = resolve_pretrained(self.pretrained)
+        self.path_: Path | None = None  # where the saved model lives (the ONNX export is cached there)
         self.tokenizer_ = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
         model = AutoModelForSequenceClassification.from_pretrained(
             source, num_labels=len(LABELS), id2label=dict(enumerate(LABELS)), label2id=LABEL2ID,
             ignore_mismatched_sizes=True, trust_remote_code=False)
-        trainable = freeze(model, tc.freeze_embeddings, tc.frozen_layers)
+        trainable = freeze(model, self.freeze_embeddings, self.frozen_layers)
         log.info("%d of %d weights trained", trainable, model.num_parameters())
 
         def encode(batch):
-            enc = self.tokenizer_(batch["text"], truncation=True, max_length=mc.max_length)
+            enc = self.tokenizer_(batch["text"], truncation=True, max_length=self.max_length)
             enc["labels"] = [LABEL2ID[label] for label in batch["label"]]
             return enc
 
@@ -89,13 +112,13 @@ class TransformerModel(StanceModel):
         work_dir = Path(work_dir)
         args = TrainingArguments(
             output_dir=str(work_dir / "checkpoints"),
-            num_train_epochs=tc.epochs,
-            per_device_train_batch_size=tc.batch_size,
+            num_train_epochs=self.epochs,
+            per_device_train_batch_size=self.batch_size,
             per_device_eval_batch_size=self.inference_batch_size,
-            gradient_accumulation_steps=tc.grad_accum,
-            learning_rate=tc.learning_rate,
-            weight_decay=tc.weight_decay,
-            warmup_steps=tc.warmup_ratio,  # a float in [0, 1) is a ratio of total steps
+            gradient_accumulation_steps=self.grad_accum,
+            learning_rate=self.learning_rate,
+            weight_decay=self.weight_decay,
+            warmup_steps=self.warmup_ratio,  # a float in [0, 1) is a ratio of total steps
             eval_strategy="epoch" if dev_tok is not None else "no",
             save_strategy="epoch",
             save_total_limit=2,
@@ -103,17 +126,17 @@ class TransformerModel(StanceModel):
             metric_for_best_model="macro_f1",
             greater_is_better=True,
             logging_steps=10,
-            seed=tc.seed,
-            bf16=use_bf16(tc.precision),
+            seed=self.seed,
+            bf16=use_bf16(self.precision),
             use_cpu=on_cpu,
             ddp_backend="gloo" if on_cpu and world > 1 else None,
-            report_to=tc.report_to,
+            report_to=self.report_to,
             dataloader_num_workers=0,
-            train_sampling_strategy="group_by_length" if tc.group_by_length else "random",
+            train_sampling_strategy="group_by_length" if self.group_by_length else "random",
         )
-        callbacks = [EarlyStoppingCallback(early_stopping_patience=tc.patience)] if dev_tok is not None else []
+        callbacks = [EarlyStoppingCallback(early_stopping_patience=self.patience)] if dev_tok is not None else []
         loss_func = None
-        if tc.class_weighted:
+        if self.class_weighted:
             counts = np.bincount(train_tok["labels"], minlength=len(LABELS)).astype(np.float64)
             weights = counts.sum() / (len(LABELS) * np.maximum(counts, 1.0))
             log.info("class weights: %s", dict(zip(LABELS, np.round(weights, 3))))
@@ -121,7 +144,7 @@ class TransformerModel(StanceModel):
         trainer = Trainer(model=model, args=args, train_dataset=train_tok, eval_dataset=dev_tok,
                           processing_class=self.tokenizer_, data_collator=DataCollatorWithPadding(self.tokenizer_),
                           compute_metrics=_metrics, callbacks=callbacks, compute_loss_func=loss_func)
-        if tc.report_to == "tensorboard" and not os.environ.get("TENSORBOARD_LOGGING_DIR"):
+        if self.report_to == "tensorboard" and not os.environ.get("TENSORBOARD_LOGGING_DIR"):
             from transformers.integrations import TensorBoardCallback
 
             for cb in trainer.callback_handler.callbacks:  # default is checkpoints/runs, removed after training
@@ -148,7 +171,7 @@ class TransformerModel(StanceModel):
         each batch is then padded only to its own longest member.
         """
         batch_size = batch_size or self.inference_batch_size
-        enc = self.tokenizer_(list(texts), truncation=True, max_length=self.max_length_)
+        enc = self.tokenizer_(list(texts), truncation=True, max_length=self.max_length)
         order = np.argsort([len(ids) for ids in enc["input_ids"]], kind="stable")[::-1]
         keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc]
         for start in range(0, len(order), batch_size):
@@ -198,7 +221,7 @@ class TransformerModel(StanceModel):
     def _save_weights(self, path: Path) -> dict[str, Any]:
         self.model_.save_pretrained(path, safe_serialization=True)
         self.tokenizer_.save_pretrained(path)
-        return {"max_length": self.max_length_, "pretrained": self.model_cfg.pretrained if self.model_cfg else None}
+        return {"max_length": self.max_length, "pretrained": self.pretrained}
 
     @classmethod
     def _load_weights(cls, path: Path, settings: dict[str, Any]) -> "TransformerModel":
@@ -207,8 +230,7 @@ class TransformerModel(StanceModel):
         from ..safety import refuse_remote_code
 
         refuse_remote_code(path)
-        self = cls()
-        self.max_length_ = int(settings["max_length"])
+        self = cls(pretrained=settings.get("pretrained") or MINILM, max_length=int(settings["max_length"]))
         self.tokenizer_ = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
         self.model_ = AutoModelForSequenceClassification.from_pretrained(path, use_safetensors=True,
                                                                          trust_remote_code=False)
