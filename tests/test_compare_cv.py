@@ -58,3 +58,23 @@ def test_cv_folds_are_group_disjoint(tmp_path):
     assert json.loads((tmp_path / "cv/cv.json").read_text())["folds"] == 3
     with pytest.raises(ConfigError, match="--folds 9: need between 2 and 6"):
         cv(cfg, folds=9, out_dir=tmp_path / "cv2")
+
+
+def test_bootstrap_resamples_pairs_and_brackets_the_estimate():
+    """Resampling keeps (gold, prediction) pairs together: a perfect prediction has the interval
+    [1, 1]; a 80%-right one has an interval around 0.8 that narrows with more examples."""
+    import numpy as np
+
+    from communique.compare import paired_bootstrap
+    from communique.metrics import bootstrap_ci
+
+    acc = lambda t, p: float((t == p).mean())  # noqa: E731
+    y = np.arange(50) % 5
+    assert bootstrap_ci(y, y, acc, n_boot=200) == [1.0, 1.0]
+    wrong = y.copy()
+    wrong[::5] = (wrong[::5] + 1) % 5  # 20% wrong
+    lo, hi = bootstrap_ci(wrong, y, acc, n_boot=500)
+    big_lo, big_hi = bootstrap_ci(np.tile(wrong, 10), np.tile(y, 10), acc, n_boot=500)
+    assert lo < 0.8 < hi and big_lo < 0.8 < big_hi and big_hi - big_lo < (hi - lo) / 2
+    better = paired_bootstrap(y, y, wrong, n_boot=500)
+    assert better["macro_f1_diff"] > 0 and better["ci95"][0] > 0 and better["p_value"] < 0.01

@@ -17,7 +17,7 @@ import numpy as np
 
 from .data import read_records
 from .labels import LABELS
-from .metrics import classification_report, macro_f1, to_ids
+from .metrics import bootstrap_distribution, classification_report, macro_f1, to_ids
 from .models import load_model
 from .rundir import RunDir
 
@@ -35,13 +35,9 @@ def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> dict[str, Any]:
 def paired_bootstrap(y: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray, n_boot: int = 1000,
                      seed: int = 0) -> dict[str, Any]:
     """Macro-F1 difference (a - b), its 95% interval and the share of resamples where b >= a."""
-    rng = np.random.default_rng(seed)
-    diffs = np.empty(n_boot)
-    for k in range(n_boot):
-        i = rng.integers(0, len(y), len(y))
-        diffs[k] = macro_f1(y[i], pred_a[i]) - macro_f1(y[i], pred_b[i])
-    return {"macro_f1_diff": macro_f1(y, pred_a) - macro_f1(y, pred_b),
-            "ci95": [float(np.quantile(diffs, 0.025)), float(np.quantile(diffs, 0.975))],
+    (lo, hi), diffs = bootstrap_distribution(
+        (y, pred_a, pred_b), lambda t, a, b: macro_f1(t, a) - macro_f1(t, b), n_boot, seed)
+    return {"macro_f1_diff": macro_f1(y, pred_a) - macro_f1(y, pred_b), "ci95": [lo, hi],
             "p_value": float(min(1.0, 2 * min(np.mean(diffs <= 0), np.mean(diffs >= 0))))}
 
 
