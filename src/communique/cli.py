@@ -22,9 +22,8 @@ EPILOG = """examples:
 
 
 def cmd_train(a: argparse.Namespace) -> None:
-    from .train import train
-
     from .rundir import is_main_process
+    from .train import train
 
     run = train(a.config, out_dir=a.out, overrides=a.set, force=a.force, resume=a.resume)
     if is_main_process():
@@ -167,15 +166,6 @@ def cmd_config_show(a: argparse.Namespace) -> None:
     print(describe_config(load_config(a.config, a.set)))
 
 
-def _version() -> str:
-    from importlib import metadata
-
-    try:
-        return metadata.version("communique")
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
 def add_inference_options(p: argparse.ArgumentParser, precision: str | None = None, runtime: str | None = None,
                           batch_size: int | None = None) -> None:
     """--precision, --runtime and --batch-size, the same for every command that runs a model."""
@@ -191,12 +181,14 @@ def add_inference_options(p: argparse.ArgumentParser, precision: str | None = No
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .rundir import package_version
+
     p = argparse.ArgumentParser(
         prog="communique", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
         description="Stance detection for diplomatic and political statements in news: tag each sentence "
                     "as assurance, threat, demand, rejection or other.")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    p.add_argument("--version", action="version", version=f"communique {_version()}")
+    p.add_argument("--version", action="version", version=f"communique {package_version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     t = sub.add_parser("train", help="train a model from a YAML config into a run directory",

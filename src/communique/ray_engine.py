@@ -35,23 +35,25 @@ from typing import Any
 
 from .articles import Article, SkippedRecord, rows_to_articles
 from .errors import CommuniqueError, DataError
+from .ray_shards import (
+    SHARD_FORMATS,
+    filesystem,
+    make_sink,
+    write_shard_summary,
+)
 from .records import Located, format_of, jsonl_records, parquet_records
 from .rundir import RunDir
-from .score_rows import (ScoreOptions, add_counts, apply_inference_options, check_options, count_rows, error_line,
-                         job_stats, jsonl_line, new_counts, sentence_rows)
-from .scores_file import read_jsonl, rows_from_binary, summary_lines, write_parquet
+from .score_rows import (
+    ScoreOptions,
+    apply_inference_options,
+    check_options,
+    error_line,
+    job_stats,
+    jsonl_line,
+    sentence_rows,
+)
 
 INPUT_FORMATS = (".jsonl", ".json", ".parquet")  # .json is read as JSONL, as by the local engine
-OUTPUT_FORMATS = (".jsonl", ".parquet")  # the output is a directory of shards in this format
-
-
-def _filesystem(spec: str):
-    """(pyarrow filesystem, path in it) for a local path or a URI such as ``s3://bucket/key``."""
-    import pyarrow.fs as pafs
-
-    if "://" in spec:
-        return pafs.FileSystem.from_uri(spec)
-    return pafs.LocalFileSystem(), os.path.abspath(spec)
 
 
 def list_input_files(inputs: Sequence[str]) -> list[dict[str, str]]:
@@ -65,7 +67,7 @@ def list_input_files(inputs: Sequence[str]) -> list[dict[str, str]]:
     for spec in inputs:
         if spec == "-":
             raise DataError("the Ray engine cannot read stdin; write the articles to a .jsonl file")
-        fs, path = _filesystem(spec)
+        fs, path = filesystem(spec)
         info = fs.get_file_info(path)
         if info.type == pafs.FileType.NotFound:
             raise DataError(f"{spec}: no such file or directory")
@@ -122,7 +124,7 @@ def _parse_files(batch, opts: ScoreOptions):
     """Ray task: stream the given input files into tables of ``opts.chunk_articles`` articles."""
     pending: list[Article | SkippedRecord] = []
     for uri, name in zip(batch.column("uri").to_pylist(), batch.column("name").to_pylist()):
-        fs, path = _filesystem(uri)
+        fs, path = filesystem(uri)
         read = _parquet_rows if format_of(path) == "parquet" else _jsonl_rows
         articles = rows_to_articles(read(fs, path, name), opts.id_field, opts.text_field, opts.on_error, pending.append)
         yield from _drain(articles, pending, opts.chunk_articles)
@@ -173,79 +175,6 @@ class SentenceScorer:
                              ("error", pa.string())]))
 
 
-def _make_sink(out: str, fmt: str):
-    """A Ray Data sink writing the ``line`` column as JSONL or Parquet shards, and counting rows."""
-    from ray.data.datasource import BlockBasedFileDatasink
-
-    class ScoresSink(BlockBasedFileDatasink):
-        def __init__(self):
-            super().__init__(out, file_format=fmt)
-            self.counts: dict[str, Any] = new_counts()
-            self.errors: list[str] = []
-
-        def write(self, blocks, ctx):
-            import pyarrow as pa
-            import pyarrow.compute as pc
-
-            tables = [b for b in blocks if b.num_rows]  # Arrow tables: SentenceScorer returns them
-            if not tables:
-                return json.dumps({**new_counts(), "errors": []})
-            table = pa.concat_tables(tables)
-            errors = table.filter(pc.is_valid(table.column("error"))).column("error").to_pylist()
-            rows = table.filter(pc.is_valid(table.column("line")))
-            counts = {**count_rows(rows.select(["sentence_index", "status"]).to_pylist()),
-                      "skipped_records": len(errors), "errors": errors}
-            if rows.num_rows:
-                super().write([rows], ctx)
-            return json.dumps(counts)
-
-        def write_block_to_file(self, block, file):
-            lines = block.to_arrow().column("line").to_pylist()
-            if fmt == "jsonl":
-                file.write("".join(lines).encode("utf-8"))
-                return
-            # the local engine's conversion: pandas reads the JSONL rows, Arrow writes them
-            write_parquet([read_jsonl(io.StringIO("".join(lines)))], file)
-
-        def on_write_complete(self, write_result):
-            super().on_write_complete(write_result)
-            for ret in write_result.write_returns:
-                if ret is None:
-                    continue
-                part = json.loads(ret)
-                add_counts(self.counts, part)
-                self.errors.extend(part["errors"])
-
-    return ScoresSink()
-
-
-def iter_shard_rows(out: str) -> Iterator[dict[str, Any]]:
-    """Rows of a Ray output directory (local or URI), shard by shard, streamed."""
-    import pyarrow.fs as pafs
-
-    fs, path = _filesystem(out)
-    shards = sorted(i.path for i in fs.get_file_info(pafs.FileSelector(path, recursive=True))
-                    if i.type == pafs.FileType.File and Path(i.path).suffix.lower() in OUTPUT_FORMATS)
-    for shard in shards:
-        suffix = Path(shard).suffix.lower()
-        # Parquet needs random access; pyarrow's streams cannot iterate lines, so JSONL gets a buffer
-        opened = fs.open_input_file(shard) if suffix == ".parquet" else io.BufferedReader(fs.open_input_stream(shard))
-        with opened as f:
-            yield from rows_from_binary(f, suffix)
-
-
-def write_shard_summary(out: str, summary: str) -> None:
-    """The local engine's per-article summary, from the shards (an article's rows never span shards)."""
-    fs, path = _filesystem(summary)
-    if "://" not in summary:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    tmp = path + ".tmp"
-    with fs.open_output_stream(tmp) as f:
-        for line in summary_lines(iter_shard_rows(out)):
-            f.write(line.encode("utf-8"))
-    fs.move(tmp, path)
-
-
 def _communique_error(e: BaseException | None) -> CommuniqueError | None:
     """Our error (e.g. a malformed record) behind the exceptions Ray wraps task errors in, if any."""
     from ray.exceptions import RayError
@@ -281,7 +210,7 @@ def score_ray(inputs: Sequence[str], run_dir: str | Path, out: str, opts: ScoreO
 
     opts = opts or ScoreOptions()
     fmt = Path(out.rstrip("/")).suffix.lower()
-    if fmt not in OUTPUT_FORMATS:
+    if fmt not in SHARD_FORMATS:
         raise CommuniqueError(f"{out}: the Ray engine writes a directory of shards; name it *.jsonl or *.parquet")
     check_options(opts)
     run_dir = str(RunDir(Path(run_dir).resolve()).require_finished().path)
@@ -290,10 +219,10 @@ def score_ray(inputs: Sequence[str], run_dir: str | Path, out: str, opts: ScoreO
     load_model(run_dir)  # a damaged model fails here, before any old output is removed
     import pyarrow.fs as pafs
 
-    out_fs, out_path = _filesystem(out)
+    out_fs, out_path = filesystem(out)
     errors_uri = out.rstrip("/") + ".errors.jsonl"
     files = list_input_files(inputs)
-    err_fs, err_path = _filesystem(errors_uri)
+    err_fs, err_path = filesystem(errors_uri)
     kind = out_fs.get_file_info(out_path).type
     if kind != pafs.FileType.NotFound:
         if not opts.force:
@@ -322,7 +251,7 @@ def score_ray(inputs: Sequence[str], run_dir: str | Path, out: str, opts: ScoreO
         scored = parsed.repartition(target_num_rows_per_block=opts.chunk_articles).map_batches(
             SentenceScorer, fn_constructor_args=(run_dir, opts), batch_size=opts.chunk_articles,
             batch_format="pyarrow", compute=pool, num_gpus=num_gpus, num_cpus=num_cpus)
-        sink = _make_sink(out, fmt.lstrip("."))
+        sink = make_sink(out, fmt.lstrip("."))
         try:
             scored.write_datasink(sink)
         except Exception as e:

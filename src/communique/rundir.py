@@ -98,6 +98,14 @@ def git_commit() -> str | None:
         return None
 
 
+def package_version() -> str:
+    """This package's installed version, or "unknown" when run from a source tree that is not installed."""
+    try:
+        return metadata.version("communique")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def environment(seed: int) -> dict[str, Any]:
     import torch
 
