@@ -81,7 +81,8 @@ def agreement_section(recs: list) -> list[str]:
     agree = sum(a == b for a, b in pairs) / len(pairs)
     lines = ["## Inter-annotator agreement (wire batch)", "",
              f"A second writer, who had seen neither the batch nor its labels, labelled a random "
-             f"{len(pairs)}-sentence sample of the wire batch from the codebook alone "
+             f"{len(pairs)}-sentence sample of the wire batch (about a tenth of each part, drawn as it was written) "
+             "from the codebook alone "
              f"(`agreement/blind-labels.jsonl`). Raw agreement **{agree:.1%}**, Cohen's kappa **{kappa:.3f}** (before "
              "adjudication). Both writers worked from the codebook on sentences written to be labelled, so this "
              "agreement is an upper bound on what annotators reach on real wire text.", ""]
