@@ -217,9 +217,9 @@ def test_families_read_named_hyperparameters_from_their_config_keys(family):
     """Each family's constructor keywords come from the config keys it declares, and the model keys it
     declares are exactly the ones the config lets that family set (the rest are refused there)."""
     from communique.config import FAMILY_KEYS, config_from_dict
-    from communique.models import FAMILIES
+    from communique.models import family_class
 
-    cls = FAMILIES[family]
+    cls = family_class(family)
     model_keys = {k.split(".", 1)[1] for k in cls.config_keys.values() if k.startswith("model.")}
     assert model_keys == FAMILY_KEYS[family]
     raw = {"model": {"family": family}, "training": {"seed": 99, "class_weighted": True}}
@@ -258,3 +258,13 @@ def test_a_loaded_model_reports_the_hyperparameters_it_was_saved_with(tiny_data,
     model.save(tmp_path / "m")
     again = load_model(tmp_path / "m")
     assert (again.pretrained, again.max_length) == (model.pretrained, model.max_length)
+
+
+def test_importing_the_package_does_not_import_torch():
+    """A notebook's `import communique` stays light: torch and transformers load with the first model."""
+    import subprocess
+    import sys
+
+    code = "import communique, sys; print('torch' in sys.modules, 'transformers' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]

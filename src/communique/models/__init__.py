@@ -1,27 +1,34 @@
 """Model families behind one interface (:class:`StanceModel`: fit, predict_proba, save), and the registry
-that builds an unfitted model from a config or loads a fitted one from a run directory."""
+that builds an unfitted model from a config or loads a fitted one from a run directory.
+
+A family's module is imported when the family is first used, so that importing the package (and
+``communique``) does not import torch."""
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 
 from ..errors import RunDirError
 from ..labels import LABELS
 from .base import META, StanceModel
-from .embedding import EmbeddingModel
-from .ensemble import EnsembleModel
 from .inference import check_inference, set_inference
-from .tfidf import TfidfModel
-from .transformer import TransformerModel
 
-FAMILIES: dict[str, type[StanceModel]] = {cls.family: cls for cls in (TransformerModel, TfidfModel, EmbeddingModel,
-                                                                      EnsembleModel)}
+# family name -> "module:class" inside this package
+FAMILIES = {"transformer": "transformer:TransformerModel", "tfidf": "tfidf:TfidfModel",
+            "embedding": "embedding:EmbeddingModel", "ensemble": "ensemble:EnsembleModel"}
+
+
+def family_class(name: str) -> type[StanceModel]:
+    """The class of model family ``name`` (one of :data:`FAMILIES`)."""
+    module, cls = FAMILIES[name].split(":")
+    return getattr(importlib.import_module(f".{module}", __name__), cls)
 
 
 def build_model(cfg) -> StanceModel:
     """The unfitted model of a validated config's family, its hyperparameters read from the config."""
-    return FAMILIES[cfg.model.family].from_config(cfg)
+    return family_class(cfg.model.family).from_config(cfg)
 
 
 def load_model(path: str | Path, precision: str | None = None, runtime: str | None = None,
@@ -48,15 +55,15 @@ def load_model(path: str | Path, precision: str | None = None, runtime: str | No
         raise RunDirError(f"{meta_file}: expected a JSON object")
     if meta.get("labels") != list(LABELS):
         raise RunDirError(f"{meta_file}: model labels {meta.get('labels')} differ from {list(LABELS)}")
-    families = FAMILIES
-    if meta.get("family") not in families:
+    if meta.get("family") not in FAMILIES:
         raise RunDirError(f"{meta_file}: unknown model family {meta.get('family')!r}")
     settings = meta.get("settings", {})
     if not isinstance(settings, dict):
         raise RunDirError(f"{meta_file}: key 'settings' must be an object")
     temperature = positive_finite(meta.get("temperature", 1.0), f"{meta_file}: key 'temperature'")
+    cls = family_class(meta["family"])
     try:
-        model = families[meta["family"]]._load_weights(path, settings)
+        model = cls._load_weights(path, settings)
     except RunDirError:
         raise
     except (KeyError, TypeError, ValueError) as e:
@@ -72,4 +79,4 @@ def load_model(path: str | Path, precision: str | None = None, runtime: str | No
     return set_inference(model, precision, runtime, batch_size)
 
 
-__all__ = ["FAMILIES", "StanceModel", "build_model", "check_inference", "load_model", "set_inference"]
+__all__ = ["FAMILIES", "StanceModel", "build_model", "check_inference", "family_class", "load_model", "set_inference"]

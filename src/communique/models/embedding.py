@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -22,7 +22,7 @@ WEIGHTS = "classifier.safetensors"
 
 class EmbeddingModel(StanceModel):
     family = "embedding"
-    config_keys = {"pretrained": "model.pretrained", "max_length": "model.max_length", "c": "model.c",
+    config_keys: ClassVar[dict[str, str]] = {"pretrained": "model.pretrained", "max_length": "model.max_length", "c": "model.c",
                    "class_weighted": "training.class_weighted", "seed": "training.seed"}
 
     def __init__(self, pretrained: str = MINILM, max_length: int = 128, c: float = 4.0,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -19,7 +19,7 @@ from .base import StanceModel
 
 class EnsembleModel(StanceModel):
     family = "ensemble"
-    config_keys = {"members": "model.members"}
+    config_keys: ClassVar[dict[str, str]] = {"members": "model.members"}
 
     def __init__(self, members: Sequence[str] = ()):
         self.members = members

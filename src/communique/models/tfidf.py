@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -29,7 +29,7 @@ ALLOWED_TYPES = {
 
 class TfidfModel(StanceModel):
     family = "tfidf"
-    config_keys = {"c": "model.c", "ngram_max": "model.ngram_max", "min_df": "model.min_df",
+    config_keys: ClassVar[dict[str, str]] = {"c": "model.c", "ngram_max": "model.ngram_max", "min_df": "model.min_df",
                    "class_weighted": "training.class_weighted", "seed": "training.seed"}
 
     def __init__(self, c: float = 4.0, ngram_max: int = 2, min_df: int = 1, class_weighted: bool = False,

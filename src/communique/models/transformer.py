@@ -11,7 +11,7 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -42,7 +42,7 @@ def _weighted_loss(weights: torch.Tensor):
 class TransformerModel(StanceModel):
     family = "transformer"
 
-    config_keys = {"pretrained": "model.pretrained", "max_length": "model.max_length",
+    config_keys: ClassVar[dict[str, str]] = {"pretrained": "model.pretrained", "max_length": "model.max_length",
                    **{name: f"training.{name}" for name in (
                        "epochs", "batch_size", "grad_accum", "learning_rate", "weight_decay", "warmup_ratio",
                        "class_weighted", "patience", "precision", "seed", "group_by_length", "freeze_embeddings",
