@@ -1,4 +1,8 @@
-"""The `communique` command: a thin layer over functions a notebook can call."""
+"""The `communique` command: a thin layer over functions a notebook can call.
+
+It is longer than the other modules because it declares every command's arguments and help in one
+parser (one layout, one place to read them all); each ``cmd_*`` only calls a library function and prints.
+"""
 
 from __future__ import annotations
 
