@@ -222,6 +222,11 @@ def test_families_read_named_hyperparameters_from_their_config_keys(family):
     cls = family_class(family)
     model_keys = {k.split(".", 1)[1] for k in cls.config_keys.values() if k.startswith("model.")}
     assert model_keys == FAMILY_KEYS[family]
+    defaults, unset = cls().get_params(), config_from_dict({"model": {"family": family}})
+    for name, dotted in cls.config_keys.items():  # a bare constructor means what an empty config means
+        section, key = dotted.split(".")
+        expected = getattr(getattr(unset, section), key)
+        assert (list(defaults[name]) if name == "members" else defaults[name]) == expected, name
     raw = {"model": {"family": family}, "training": {"seed": 99, "class_weighted": True}}
     if family == "tfidf":
         raw["model"].update(ngram_max=3, c=0.5)

@@ -22,8 +22,9 @@ WEIGHTS = "classifier.safetensors"
 
 class EmbeddingModel(StanceModel):
     family = "embedding"
-    config_keys: ClassVar[dict[str, str]] = {"pretrained": "model.pretrained", "max_length": "model.max_length", "c": "model.c",
-                   "class_weighted": "training.class_weighted", "seed": "training.seed"}
+    config_keys: ClassVar[dict[str, str]] = {
+        "pretrained": "model.pretrained", "max_length": "model.max_length", "c": "model.c",
+        "class_weighted": "training.class_weighted", "seed": "training.seed"}
 
     def __init__(self, pretrained: str = MINILM, max_length: int = 128, c: float = 4.0,
                  class_weighted: bool = False, seed: int = 13, inference_batch_size: int = 64):

@@ -31,7 +31,6 @@ class EnsembleModel(StanceModel):
         if len(members) < 2:
             raise ConfigError("model.members: an ensemble needs at least two finished run directories")
         self.members_ = [load_model(m) for m in members]
-        self.sources_ = list(members)
         return self
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
@@ -41,7 +40,7 @@ class EnsembleModel(StanceModel):
     def _save_weights(self, path: Path) -> dict[str, Any]:
         for i, m in enumerate(self.members_):
             m.save(path / "members" / str(i))
-        return {"members": [f"members/{i}" for i in range(len(self.members_))], "sources": self.sources_}
+        return {"members": [f"members/{i}" for i in range(len(self.members_))], "sources": list(self.members)}
 
     @classmethod
     def _load_weights(cls, path: Path, settings: dict[str, Any]) -> "EnsembleModel":
@@ -53,5 +52,4 @@ class EnsembleModel(StanceModel):
             raise RunDirError(f"{path}/model.json: settings.members must be a non-empty list of paths")
         self = cls(members=settings.get("sources", []))
         self.members_ = [load_model(inside(path, m, f"{path}/model.json: settings.members")) for m in members]
-        self.sources_ = settings.get("sources", [])
         return self

@@ -29,8 +29,9 @@ ALLOWED_TYPES = {
 
 class TfidfModel(StanceModel):
     family = "tfidf"
-    config_keys: ClassVar[dict[str, str]] = {"c": "model.c", "ngram_max": "model.ngram_max", "min_df": "model.min_df",
-                   "class_weighted": "training.class_weighted", "seed": "training.seed"}
+    config_keys: ClassVar[dict[str, str]] = {
+        "c": "model.c", "ngram_max": "model.ngram_max", "min_df": "model.min_df",
+        "class_weighted": "training.class_weighted", "seed": "training.seed"}
 
     def __init__(self, c: float = 4.0, ngram_max: int = 2, min_df: int = 1, class_weighted: bool = False,
                  seed: int = 13):

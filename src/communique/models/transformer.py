@@ -42,11 +42,11 @@ def _weighted_loss(weights: torch.Tensor):
 class TransformerModel(StanceModel):
     family = "transformer"
 
-    config_keys: ClassVar[dict[str, str]] = {"pretrained": "model.pretrained", "max_length": "model.max_length",
-                   **{name: f"training.{name}" for name in (
-                       "epochs", "batch_size", "grad_accum", "learning_rate", "weight_decay", "warmup_ratio",
-                       "class_weighted", "patience", "precision", "seed", "group_by_length", "freeze_embeddings",
-                       "frozen_layers", "report_to")}}
+    config_keys: ClassVar[dict[str, str]] = {
+        "pretrained": "model.pretrained", "max_length": "model.max_length",
+        **{name: f"training.{name}" for name in (
+            "epochs", "batch_size", "grad_accum", "learning_rate", "weight_decay", "warmup_ratio", "class_weighted",
+            "patience", "precision", "seed", "group_by_length", "freeze_embeddings", "frozen_layers", "report_to")}}
 
     def __init__(self, pretrained: str = MINILM, max_length: int = 128, epochs: float = 8.0, batch_size: int = 32,
                  grad_accum: int = 1, learning_rate: float = 5e-5, weight_decay: float = 0.01,
