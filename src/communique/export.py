@@ -30,7 +30,6 @@ from .rundir import RunDir, now, package_version, write_json
 
 FORMATS = ("hf", "onnx")  # hf: weights + tokenizer + card; onnx: the same plus onnx/model.onnx
 MARKER = "communique-export.json"  # written last; its presence means "export made this folder"
-# One line per label, from data/CODEBOOK.md (the summary table).
 
 
 def export_run(run_dir: str | Path, out_dir: str | Path, fmt: str = "hf", force: bool = False,
