@@ -113,6 +113,8 @@ def test_onnx_runtime_matches_torch(tiny_data, tiny_bert, tmp_path):
     model.runtime = "onnx-int8"
     q = model.logits(texts)
     assert q.shape == ref.shape and (tmp_path / "m/onnx/model-cls.int8-r7.onnx").is_file()
+    # quantised (not the fp32 graph again), yet close: within a tenth of the spread of the logits
+    assert not np.array_equal(q, ref) and np.abs(q - ref).max() <= 0.1 * np.ptp(ref)
 
 
 def test_temperature_scaling_softens_overconfident_logits():

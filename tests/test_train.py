@@ -66,10 +66,47 @@ def test_interrupted_run_resumes_from_checkpoint(tiny_data, tiny_bert, tmp_path)
     assert steps == [4, 8]  # epoch 1 from the first process, epoch 2 after resuming
 
 
-def test_class_weighted_and_fp32_paths(tiny_data, tiny_bert, tmp_path):
+def test_class_weighted_and_fp32_paths(tiny_data, tiny_bert, tmp_path, monkeypatch):
+    """class_weighted passes inverse-frequency weights of the training labels to the loss, and
+    precision fp32 trains without bf16 autocast."""
+    import numpy as np
+    import transformers
+
+    from communique.data import load_labelled
+    from communique.labels import LABELS
+    from communique.models import transformer as family
+
+    seen = {}
+    real_loss, real_args = family._weighted_loss, transformers.TrainingArguments
+
+    def spy_loss(weights):
+        seen["weights"] = weights
+        return real_loss(weights)
+
+    def spy_args(**kwargs):
+        seen["args"] = real_args(**kwargs)
+        return seen["args"]
+
+    monkeypatch.setattr(family, "_weighted_loss", spy_loss)
+    monkeypatch.setattr(transformers, "TrainingArguments", spy_args)
     cfg = tiny_config(tiny_data, "transformer", tiny_bert, class_weighted=True, precision="fp32", grad_accum=2)
     run = train(cfg, out_dir=tmp_path / "run")
+    counts = np.array([list(load_labelled([tiny_data["train"]])["label"]).count(lab) for lab in LABELS], float)
+    assert np.allclose(seen["weights"].numpy(), counts.sum() / (len(LABELS) * np.maximum(counts, 1)))
+    assert seen["args"].bf16 is False and seen["args"].gradient_accumulation_steps == 2
     assert "class weights" in (run / "train.log").read_text()
+
+
+def test_weighted_loss_weights_each_example_by_its_label():
+    from communique.models.transformer import _weighted_loss
+
+    logits = torch.tensor([[2.0, 0, 0, 0, 0], [0, 1.0, 0, 0, 0], [0, 0, 0, 0, 3.0]])
+    labels = torch.tensor([0, 1, 4])
+    per_example = torch.nn.functional.cross_entropy(logits, labels, reduction="none")
+    w = torch.tensor([1.0, 3.0, 1.0, 1.0, 0.5])
+    expected = (per_example * w[labels]).sum() / w[labels].sum()
+    assert torch.isclose(_weighted_loss(w)({"logits": logits}, labels), expected)
+    assert torch.isclose(_weighted_loss(torch.ones(5))({"logits": logits}, labels), per_example.mean())
 
 
 def test_dev_split_by_group_when_not_given(tiny_data, tmp_path):
