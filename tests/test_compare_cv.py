@@ -1,4 +1,5 @@
 import json
+import statistics
 
 import numpy as np
 import pytest
@@ -54,7 +55,9 @@ def test_cv_folds_are_group_disjoint(tmp_path):
     assert len(res["per_fold"]) == 3
     seen = [g for f in res["per_fold"] for g in f["groups"]]
     assert sorted(seen) == sorted(f"g{g}" for g in range(6))  # each group tested exactly once
-    assert 0 <= res["summary"]["macro_f1"]["mean"] <= 1 and res["summary"]["macro_f1"]["std"] >= 0
+    f1s = [f["macro_f1"] for f in res["per_fold"]]  # the summary is the folds' mean and sample spread
+    assert res["summary"]["macro_f1"]["mean"] == pytest.approx(sum(f1s) / 3)
+    assert res["summary"]["macro_f1"]["std"] == pytest.approx(statistics.stdev(f1s))
     assert json.loads((tmp_path / "cv/cv.json").read_text())["folds"] == 3
     with pytest.raises(ConfigError, match="--folds 9: need between 2 and 6"):
         cv(cfg, folds=9, out_dir=tmp_path / "cv2")

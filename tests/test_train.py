@@ -25,7 +25,13 @@ def test_run_directory_describes_itself(tiny_data, tiny_bert, tmp_path):
     assert cfg["model"]["family"] == "transformer" and cfg["training"]["epochs"] == 2
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["data"] == {"train": 30, "dev": 30}
-    assert 0 <= metrics["dev"]["accuracy"] <= 1 and metrics["temperature"] > 0
+    assert metrics["temperature"] > 0
+    from communique.data import load_labelled
+    from communique.models import load_model
+
+    dev = load_labelled([tiny_data["dev"]])  # the recorded dev accuracy is the saved model's
+    predicted = load_model(run).predict(list(dev["text"]))
+    assert metrics["dev"]["accuracy"] == pytest.approx(sum(p == g for p, g in zip(predicted, dev["label"])) / len(dev))
     assert (run / "model/model.safetensors").is_file()
     assert "fitting transformer model" in (run / "train.log").read_text()
     assert "## Intended use" in (run / "MODEL_CARD.md").read_text()
@@ -144,11 +150,20 @@ def test_evaluate_writes_everything(tiny_data, tmp_path):
         assert (out / name).is_file(), name
     overall = result["overall"]
     lo, hi = overall["ci95"]["accuracy"]
-    assert lo <= overall["accuracy"] <= hi
+    assert lo <= overall["accuracy"] <= hi and lo < hi
     assert overall["lenient_accuracy"] >= overall["accuracy"]
     assert sum(map(sum, overall["confusion"])) == 30
     rows = [json.loads(x) for x in (out / "predictions.jsonl").read_text().splitlines()]
     assert len(rows) == 30 and {"id", "text", "label", "predicted", "probs"} <= set(rows[0])
+    # the reported figures are those of the written predictions
+    from sklearn.metrics import f1_score
+
+    from communique.labels import LABELS
+
+    gold, pred = [r["label"] for r in rows], [r["predicted"] for r in rows]
+    assert overall["accuracy"] == pytest.approx(sum(g == p for g, p in zip(gold, pred)) / 30)
+    assert overall["macro_f1"] == pytest.approx(f1_score(gold, pred, labels=list(LABELS), average="macro",
+                                                         zero_division=0))
     assert abs(sum(rows[0]["probs"].values()) - 1) < 1e-4
     assert set(result["slices"]["group"]) == {"eps", "zeta"}
     assert (run / "MODEL_CARD.md").read_bytes() == card  # evaluation writes eval/test/ and nothing else
