@@ -3,13 +3,12 @@ import statistics
 
 import numpy as np
 import pytest
+from conftest import make_records, tiny_config, write_jsonl
 
 from communique.compare import compare, format_comparison, mcnemar, paired_bootstrap
 from communique.cv import cv
 from communique.errors import ConfigError
 from communique.train import train
-
-from conftest import make_records, tiny_config, write_jsonl
 
 
 def test_mcnemar_counts_discordant_pairs():
@@ -71,7 +70,7 @@ def test_bootstrap_resamples_pairs_and_brackets_the_estimate():
     from communique.compare import paired_bootstrap
     from communique.metrics import bootstrap_ci
 
-    acc = lambda t, p: float((t == p).mean())  # noqa: E731
+    acc = lambda t, p: float((t == p).mean())
     y = np.arange(50) % 5
     assert bootstrap_ci(y, y, acc, n_boot=200) == [1.0, 1.0]
     wrong = y.copy()

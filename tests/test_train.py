@@ -4,12 +4,11 @@ import re
 import pytest
 import torch
 import yaml
+from conftest import tiny_config
 
 from communique.errors import RunDirError
 from communique.evaluate import evaluate
 from communique.train import train
-
-from conftest import tiny_config
 
 
 def test_run_directory_describes_itself(tiny_data, tiny_bert, tmp_path):
