@@ -27,7 +27,6 @@ TEXT_SUFFIXES = (".txt", ".md")  # whole-file articles; record files go through 
 INPUT_HINT = "a directory of .txt/.md files, .jsonl, .csv, .parquet or - for stdin"
 
 
-
 @dataclass
 class Article:
     id: str
