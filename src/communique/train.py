@@ -20,7 +20,7 @@ import numpy as np
 
 from .calibration import apply_temperature, fit_temperature
 from .card import write_model_card
-from .config import Config, load_config, save_config
+from .config import SHARED_ENCODER, Config, load_config, save_config
 from .data import label_ids, load_labelled, split_by_group
 from .errors import DataError
 from .labels import LABELS
@@ -88,15 +88,30 @@ def _actor_data(cfg: Config, train_ds, dev_ds):
     return train_rows, dev_rows, table
 
 
-def _fit_actors(cfg: Config, actor_data, run_dir: Path):
+def _fit_actors(cfg: Config, actor_data, run_dir: Path, model):
+    """The actors of the run: the span head trained with the stance model (``actor_encoder: shared``),
+    else a tagger fine-tuned on its own encoder."""
     from .actors import Actors
     from .actors.tagger import ActorTagger
 
     train_rows, dev_rows, table = actor_data
-    log.info("fitting the actor tagger on %s", cfg.model.actor_encoder)
-    tagger = ActorTagger.fit(train_rows, dev_rows or None, cfg.model.actor_encoder, cfg.training,
-                             cfg.model.max_length, cfg.model.actor_epochs, run_dir)
+    if cfg.model.actor_encoder == SHARED_ENCODER:
+        tagger = ActorTagger(model.span_model_, model.tokenizer_, cfg.model.max_length)
+        tagger.state_ = {"shared_encoder": True, "best_tag_f1": _best_tag_f1(model.trainer_state_),
+                         "epochs_run": model.trainer_state_["epochs_run"]}
+    else:
+        log.info("fitting the actor tagger on %s", cfg.model.actor_encoder)
+        tagger = ActorTagger.fit(train_rows, dev_rows or None, cfg.model.actor_encoder, cfg.training,
+                                 cfg.model.max_length, cfg.model.actor_epochs, run_dir)
     return Actors(tagger, table, Path(cfg.model.actor_table))
+
+
+def _best_tag_f1(state: dict) -> float | None:
+    """Dev tag F1 at the epoch whose stance model was kept (the best dev macro-F1)."""
+    evals = [e for e in state["log_history"] if "eval_tag_f1" in e]
+    if not evals:
+        return None
+    return max(evals, key=lambda e: e["eval_macro_f1"])["eval_tag_f1"]
 
 
 def default_out(config_path: str | Path | None) -> Path:
@@ -138,8 +153,9 @@ def train(config: Config | str | Path, out_dir: str | Path | None = None, overri
                  len(set(train_ds["group"])), len(dev_ds), len(set(dev_ds["group"])))
         model = build_model(cfg)
         log.info("fitting %s model", cfg.model.family)
-        model.fit(train_ds, dev_ds, work_dir=run_dir, resume=resume)
-        actors = _fit_actors(cfg, actor_data, run_dir) if actor_data else None
+        shared = bool(actor_data) and cfg.model.actor_encoder == SHARED_ENCODER
+        model.fit(train_ds, dev_ds, work_dir=run_dir, resume=resume, **({"spans": True} if shared else {}))
+        actors = _fit_actors(cfg, actor_data, run_dir, model) if actor_data else None
         if not is_main_process():
             return run_dir
         dev_y = label_ids(dev_ds)

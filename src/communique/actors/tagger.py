@@ -46,6 +46,37 @@ def span_records(records: Sequence[dict[str, Any]], where: str = "data") -> list
     return out
 
 
+def tag_ids(tokenizer, rows: Sequence[dict[str, Any]], enc) -> list[list[int]]:
+    """Per row, the BIO tag index of each token of ``enc`` (the tokenizer's output for the rows'
+    texts, with ``return_offsets_mapping``): special tokens -100, tokens inside ``speaker_span`` or
+    ``target_span`` B-/I- of their role, the rest O."""
+    labels = []
+    specials = set(tokenizer.all_special_ids)
+    for r, offsets, ids in zip(rows, enc["offset_mapping"], enc["input_ids"]):
+        tags = [-100 if tok in specials else 0 for tok in ids]
+        for role, (b, i_tag) in ROLES.items():
+            span = r.get(f"{role}_span")
+            if not span:
+                continue
+            first = True
+            for k, (s, e) in enumerate(offsets):
+                if tags[k] != -100 and e > s and s < span[1] and e > span[0]:
+                    tags[k] = TAGS.index(b if first else i_tag)
+                    first = False
+        labels.append(tags)
+    return labels
+
+
+def tag_f1(tag_logits: np.ndarray, tag_labels: np.ndarray) -> float:
+    """Macro F1 over the four span tags, on the tokens that carry a tag label."""
+    from sklearn.metrics import f1_score
+
+    y_pred = np.asarray(tag_logits).argmax(-1).ravel()
+    y_true = np.asarray(tag_labels).ravel()
+    keep = y_true != -100
+    return float(f1_score(y_true[keep], y_pred[keep], labels=range(1, len(TAGS)), average="macro", zero_division=0))
+
+
 def _word_bounds(text: str, start: int, end: int) -> Span | None:
     """Trim punctuation off a span's edges (keeping an abbreviation's dot, as in "U.S.") and widen it to
     whole words, so a tagged sub-word never cuts a name; None when nothing but punctuation is left."""
@@ -101,34 +132,14 @@ class ActorTagger:
         def encode(rows: Sequence[dict[str, Any]]) -> Dataset:
             enc = tokenizer([r["text"] for r in rows], truncation=True, max_length=max_length,
                             return_offsets_mapping=True)
-            labels = []
-            specials = set(tokenizer.all_special_ids)
-            for r, offsets, ids in zip(rows, enc["offset_mapping"], enc.input_ids):
-                tags = [-100 if tok in specials else 0 for tok in ids]
-                for role, (b, i_tag) in ROLES.items():
-                    span = r.get(f"{role}_span")
-                    if not span:
-                        continue
-                    first = True
-                    for k, (s, e) in enumerate(offsets):
-                        if tags[k] != -100 and e > s and s < span[1] and e > span[0]:
-                            tags[k] = TAGS.index(b if first else i_tag)
-                            first = False
-                labels.append(tags)
             return Dataset.from_dict({"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"],
-                                      "labels": labels})
+                                      "labels": tag_ids(tokenizer, rows, enc)})
 
         train_ds = encode(train)
         dev_ds = encode(dev) if dev else None
 
         def metrics(pred) -> dict[str, float]:
-            from sklearn.metrics import f1_score
-
-            y_pred = np.asarray(pred.predictions).argmax(-1).ravel()
-            y_true = np.asarray(pred.label_ids).ravel()
-            keep = y_true != -100
-            return {"tag_f1": f1_score(y_true[keep], y_pred[keep], labels=range(1, len(TAGS)), average="macro",
-                                       zero_division=0)}
+            return {"tag_f1": tag_f1(pred.predictions, pred.label_ids)}
 
         args = TrainingArguments(
             output_dir=str(Path(work_dir) / "checkpoints-actors"), num_train_epochs=epochs,

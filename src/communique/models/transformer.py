@@ -19,6 +19,7 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from ..config import MINILM
 from ..labels import LABEL2ID, LABELS
+from . import joint
 from .base import StanceModel
 from .encoders import device, freeze, resolve_pretrained, use_bf16
 
@@ -74,7 +75,10 @@ class TransformerModel(StanceModel):
         self.inference_batch_size = inference_batch_size
 
     # ---- training -------------------------------------------------------
-    def fit(self, train, dev=None, work_dir: Path | None = None, resume: bool = False) -> "TransformerModel":
+    def fit(self, train, dev=None, work_dir: Path | None = None, resume: bool = False, *,
+            spans: bool = False) -> "TransformerModel":
+        """Fine-tune on ``train``. With ``spans``, also a span-tag head on the same encoder, trained on the
+        stance sentences' ``speaker_span``/``target_span`` (see models/joint.py) and kept as ``span_model_``."""
         from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding,
                                   EarlyStoppingCallback, Trainer, TrainingArguments)
 
@@ -89,19 +93,26 @@ class TransformerModel(StanceModel):
             ignore_mismatched_sizes=True, trust_remote_code=False)
         trainable = freeze(model, self.freeze_embeddings, self.frozen_layers)
         log.info("%d of %d weights trained", trainable, model.num_parameters())
+        weights = self._class_weights(train) if self.class_weighted else None
+        if spans:
+            model, token_model = joint.build(model, source, weights)
 
         def encode(batch):
             enc = self.tokenizer_(batch["text"], truncation=True, max_length=self.max_length)
             enc["labels"] = [LABEL2ID[label] for label in batch["label"]]
             return enc
 
-        keep = ["input_ids", "attention_mask", "token_type_ids", "labels"]
-        train_tok = train.map(encode, batched=True, desc="tokenising train")
-        train_tok = train_tok.remove_columns([c for c in train_tok.column_names if c not in keep])
-        dev_tok = None
-        if dev is not None:
-            dev_tok = dev.map(encode, batched=True, desc="tokenising dev")
-            dev_tok = dev_tok.remove_columns([c for c in dev_tok.column_names if c not in keep])
+        keep = ["input_ids", "attention_mask", "token_type_ids", "labels", "tag_labels"]
+
+        def tokenise(data, name):
+            data = data.map(encode, batched=True, desc=f"tokenising {name}")
+            if spans:
+                data = data.map(joint.add_tag_labels(self.tokenizer_, self.max_length), batched=True,
+                                desc=f"span tags of {name}")
+            return data.remove_columns([c for c in data.column_names if c not in keep])
+
+        train_tok = tokenise(train, "train")
+        dev_tok = tokenise(dev, "dev") if dev is not None else None
 
         on_cpu = not torch.cuda.is_available()
         world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -135,15 +146,13 @@ class TransformerModel(StanceModel):
             train_sampling_strategy="group_by_length" if self.group_by_length else "random",
         )
         callbacks = [EarlyStoppingCallback(early_stopping_patience=self.patience)] if dev_tok is not None else []
-        loss_func = None
-        if self.class_weighted:
-            counts = np.bincount(train_tok["labels"], minlength=len(LABELS)).astype(np.float64)
-            weights = counts.sum() / (len(LABELS) * np.maximum(counts, 1.0))
-            log.info("class weights: %s", dict(zip(LABELS, np.round(weights, 3))))
-            loss_func = _weighted_loss(torch.tensor(weights, dtype=torch.float32))
+        loss_func = _weighted_loss(weights) if weights is not None and not spans else None  # joint: in the module
         trainer = Trainer(model=model, args=args, train_dataset=train_tok, eval_dataset=dev_tok,
-                          processing_class=self.tokenizer_, data_collator=DataCollatorWithPadding(self.tokenizer_),
-                          compute_metrics=_metrics, callbacks=callbacks, compute_loss_func=loss_func)
+                          processing_class=self.tokenizer_,
+                          data_collator=joint.Collator(self.tokenizer_) if spans else DataCollatorWithPadding(
+                              self.tokenizer_),
+                          compute_metrics=joint.metrics if spans else _metrics, callbacks=callbacks,
+                          compute_loss_func=loss_func)
         if self.report_to == "tensorboard" and not os.environ.get("TENSORBOARD_LOGGING_DIR"):
             from transformers.integrations import TensorBoardCallback
 
@@ -160,8 +169,20 @@ class TransformerModel(StanceModel):
         self.trainer_state_ = {"best_metric": trainer.state.best_metric,
                                "best_checkpoint": trainer.state.best_model_checkpoint,
                                "epochs_run": trainer.state.epoch, "log_history": trainer.state.log_history}
-        self.model_ = trainer.accelerator.unwrap_model(trainer.model).to(device()).eval()
+        trained = trainer.accelerator.unwrap_model(trainer.model)
+        self.span_model_ = None
+        if spans:
+            trained, self.span_model_ = joint.split(trained, token_model)
+            self.span_model_.to(device()).eval()
+        self.model_ = trained.to(device()).eval()
         return self
+
+    @staticmethod
+    def _class_weights(train) -> torch.Tensor:
+        counts = np.bincount([LABEL2ID[label] for label in train["label"]], minlength=len(LABELS)).astype(np.float64)
+        weights = counts.sum() / (len(LABELS) * np.maximum(counts, 1.0))
+        log.info("class weights: %s", dict(zip(LABELS, np.round(weights, 3))))
+        return torch.tensor(weights, dtype=torch.float32)
 
     # ---- inference --------------------------------------------------------
     def encode_batches(self, texts: Sequence[str], batch_size: int | None = None, tensors: str = "pt"):
