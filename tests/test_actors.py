@@ -395,6 +395,7 @@ def test_a_shared_encoder_trains_stance_and_spans_once_and_saves_both(tmp_path, 
     assert metrics["actors"]["training"]["shared_encoder"] is True
     assert 0.0 <= metrics["actors"]["training"]["best_tag_f1"] <= 1.0
     assert not (run / "checkpoints").exists() and not (run / "checkpoints-actors").exists()
+    assert "A span-tag head on the stance encoder" in (run / "MODEL_CARD.md").read_text(encoding="utf-8")
 
 
 def test_the_joint_loss_is_stance_plus_span_tags_and_only_stance_without_tags(tiny_bert):

@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .config import SHARED_ENCODER
 from .labels import LABELS
 from .rundir import RunDir
 
@@ -80,7 +81,9 @@ def model_card(run_dir: str | Path) -> str:
         tagger = ((metrics.get("actors") or {}).get("dev") or {}).get("tagger")
         figures = "; ".join(f"{role} actor accuracy {tagger[role]['actor']['accuracy']:.3f}, exact span F1 "
                             f"{tagger[role]['exact']['f1']:.3f}" for role in ("speaker", "target")) if tagger else "not measured"
-        actors = (f"\n## Who to whom\nA span tagger (`{mc.actor_encoder}`) marks the speaker and target of each "
+        how = ("A span-tag head on the stance encoder (trained with it)" if mc.actor_encoder == SHARED_ENCODER
+               else f"A span tagger (`{mc.actor_encoder}`)")
+        actors = (f"\n## Who to whom\n{how} marks the speaker and target of each "
                   f"stance sentence; mentions resolve through the actor table in `model/actors/actors.yaml` to the side "
                   f"they speak for. On dev: {figures}.\n")
     limits = measured_limits({"overall": dev}, "dev") if dev else "- Dev errors not measured."
