@@ -1,8 +1,8 @@
 """One encoder for stance and spans: the transformer family's model with a token head beside its
 sentence head, trained once on both tasks (``model.actor_encoder: shared``).
 
-The separate actor tagger fine-tunes a second copy of the encoder, which nearly doubles the training
-time. Here every training step feeds the stance loss of each sentence and the span-tag loss of each
+The separate actor tagger fine-tunes a second copy of the encoder, which adds about 40% to the
+training time. Here every training step feeds the stance loss of each sentence and the span-tag loss of each
 stance sentence with spans through the same encoder. After training the module splits back into
 the two models a run directory already holds: a sequence classifier and a token classifier (the
 trained encoder copied under the token head), so loading, scoring and export are unchanged.
