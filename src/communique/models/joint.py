@@ -12,12 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
-from ..actors.tagger import TAGS, tag_f1, tag_ids
-from ..labels import LABELS
+from ..actors.tagger import TAGS, tag_ids
 
 
 class StanceAndSpans(nn.Module):
@@ -67,22 +65,18 @@ def split(joint: StanceAndSpans, tokens):
     return joint.stance, tokens
 
 
-def add_tag_labels(tokenizer, max_length: int):
-    """A `datasets.map` function adding ``tag_labels``: span tags on stance sentences with spans,
-    all -100 (no tag loss) elsewhere."""
+def tag_labels(tokenizer, batch: dict[str, list], enc) -> list[list[int]]:
+    """``tag_labels`` for a tokenised batch (``enc`` with offsets): span tags on stance sentences with
+    spans, all -100 (no tag loss) elsewhere."""
     from ..labels import FALLBACK_LABEL
 
-    def encode(batch: dict[str, list]) -> dict[str, list]:
-        n = len(batch["text"])
-        rows = [{k: batch[k][i] for k in ("label", "speaker_span", "target_span") if k in batch} for i in range(n)]
-        enc = tokenizer(batch["text"], truncation=True, max_length=max_length, return_offsets_mapping=True)
-        tags = tag_ids(tokenizer, rows, enc)
-        for i, r in enumerate(rows):
-            if r["label"] == FALLBACK_LABEL or not (r.get("speaker_span") or r.get("target_span")):
-                tags[i] = [-100] * len(tags[i])
-        return {"tag_labels": tags}
-
-    return encode
+    rows = [{k: batch[k][i] for k in ("label", "speaker_span", "target_span") if k in batch}
+            for i in range(len(batch["text"]))]
+    tags = tag_ids(tokenizer, rows, enc)
+    for i, r in enumerate(rows):
+        if r["label"] == FALLBACK_LABEL or not (r.get("speaker_span") or r.get("target_span")):
+            tags[i] = [-100] * len(tags[i])
+    return tags
 
 
 class Collator:
@@ -99,14 +93,3 @@ class Collator:
         width = batch["input_ids"].shape[1]
         batch["tag_labels"] = torch.tensor([t + [-100] * (width - len(t)) for t in tags], dtype=torch.long)
         return batch
-
-
-def metrics(pred) -> dict[str, float]:
-    from sklearn.metrics import accuracy_score, f1_score
-
-    logits, tag_logits = pred.predictions
-    labels, tag_labels = pred.label_ids
-    y_pred = np.asarray(logits).argmax(-1)
-    return {"accuracy": accuracy_score(labels, y_pred),
-            "macro_f1": f1_score(labels, y_pred, average="macro", labels=range(len(LABELS)), zero_division=0),
-            "tag_f1": tag_f1(tag_logits, tag_labels)}

@@ -27,10 +27,16 @@ log = logging.getLogger(__name__)
 
 
 def _metrics(pred) -> dict[str, float]:
-    y_pred = np.asarray(pred.predictions).argmax(-1)
-    return {"accuracy": accuracy_score(pred.label_ids, y_pred),
-            "macro_f1": f1_score(pred.label_ids, y_pred, average="macro", labels=range(len(LABELS)),
-                                 zero_division=0)}
+    logits, labels, extra = pred.predictions, pred.label_ids, {}
+    if isinstance(logits, tuple):  # stance and span tags from one encoder (models/joint.py)
+        from ..actors.tagger import tag_f1
+
+        (logits, tag_logits), (labels, tag_labels) = logits, labels
+        extra = {"tag_f1": tag_f1(tag_logits, tag_labels)}
+    y_pred = np.asarray(logits).argmax(-1)
+    return {"accuracy": accuracy_score(labels, y_pred),
+            "macro_f1": f1_score(labels, y_pred, average="macro", labels=range(len(LABELS)), zero_division=0),
+            **extra}
 
 
 def _weighted_loss(weights: torch.Tensor):
@@ -98,17 +104,17 @@ class TransformerModel(StanceModel):
             model, token_model = joint.build(model, source, weights)
 
         def encode(batch):
-            enc = self.tokenizer_(batch["text"], truncation=True, max_length=self.max_length)
+            enc = self.tokenizer_(batch["text"], truncation=True, max_length=self.max_length,
+                                  return_offsets_mapping=spans)
             enc["labels"] = [LABEL2ID[label] for label in batch["label"]]
+            if spans:
+                enc["tag_labels"] = joint.tag_labels(self.tokenizer_, batch, enc)
             return enc
 
         keep = ["input_ids", "attention_mask", "token_type_ids", "labels", "tag_labels"]
 
         def tokenise(data, name):
             data = data.map(encode, batched=True, desc=f"tokenising {name}")
-            if spans:
-                data = data.map(joint.add_tag_labels(self.tokenizer_, self.max_length), batched=True,
-                                desc=f"span tags of {name}")
             return data.remove_columns([c for c in data.column_names if c not in keep])
 
         train_tok = tokenise(train, "train")
@@ -151,7 +157,7 @@ class TransformerModel(StanceModel):
                           processing_class=self.tokenizer_,
                           data_collator=joint.Collator(self.tokenizer_) if spans else DataCollatorWithPadding(
                               self.tokenizer_),
-                          compute_metrics=joint.metrics if spans else _metrics, callbacks=callbacks,
+                          compute_metrics=_metrics, callbacks=callbacks,
                           compute_loss_func=loss_func)
         if self.report_to == "tensorboard" and not os.environ.get("TENSORBOARD_LOGGING_DIR"):
             from transformers.integrations import TensorBoardCallback
