@@ -183,7 +183,7 @@ def tiny_config(tiny_data, family="tfidf", pretrained="", **training):
     return config_from_dict({
         "model": model,
         "data": {"train": [str(tiny_data["train"])], "dev": [str(tiny_data["dev"])],
-                 "test": [str(tiny_data["test"])], "challenge": "", "articles": ""},
+                 "test": [str(tiny_data["test"])], "challenge": "", "articles": "", "dev_articles": ""},
         "training": {"epochs": 2, "batch_size": 8, "seed": 0, **training},
     })
 
@@ -241,6 +241,6 @@ def actor_run(tmp_path_factory, tiny_bert):
         "model": {"family": "tfidf", "actors": True, "actor_table": str(table), "actor_encoder": str(tiny_bert),
                   "max_length": 32, "actor_epochs": 1},
         "data": {"train": [str(files["train"])], "dev": [str(files["dev"])], "test": [str(files["test"])],
-                 "challenge": "", "articles": ""},
+                 "challenge": "", "articles": "", "dev_articles": ""},
         "training": {"epochs": 1, "batch_size": 8, "seed": 0}})
     return train(cfg, out_dir=tmp_path_factory.mktemp("runs") / "actors"), files

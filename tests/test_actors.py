@@ -8,7 +8,7 @@ import re
 import pytest
 
 from communique.actors.dyads import aggregate, article_dyads, period_of, write_dyads
-from communique.actors.links import ArticleResolver, kind
+from communique.actors.links import ArticleResolver, StoryContext, kind
 from communique.actors.scoring import article_actor_scores, span_f1, span_report
 from communique.actors.table import ActorTable
 from communique.errors import DataError
@@ -74,8 +74,50 @@ def test_bad_actor_tables_are_clear_errors(tmp_path, body, message):
 
 def test_mention_kinds():
     assert kind("he") == "person" and kind("She") == "person" and kind("the minister") == "person"
-    assert kind("the bloc") == "group" and kind("they") == "group" and kind("the junta") == "group"
+    assert kind("the bloc") == "group" and kind("they") == "group" and kind("the junta") == "state"
+    assert kind("the union") == "non-state" and kind("both sides") == "pair"
     assert kind("Sergei Ryabkov") is None and kind("the Kremlin") is None and kind("Russian diplomats") is None
+    # plurals and capitalised qualifiers of a role are still roles; a capitalised name is not
+    assert kind("Officials") == "person" and kind("the Interior Ministry") == "state" and kind("governors") == "person"
+    assert kind("a senior Foreign Ministry official") == "person" and kind("the Constitutional Council") == "group"
+    assert kind("Opposition candidates") is None and kind("Wagner fighters") is None
+
+
+def test_a_role_with_nothing_named_before_it_takes_the_actor_its_story_names_most(table):
+    story = StoryContext(table, ["Moscow massed troops near Kyiv on Monday.", "Russia denied any plan to invade.",
+                                 "Blinken flew to Geneva.", "The Kremlin said talks would go on."])
+    assert story.counts["Russia"] == 3 and story.counts["United States"] == 1
+    text = "The government will not be intimidated, the ministry said."
+    alone = ArticleResolver(table)
+    alone.see(text, 0)
+    spk, _ = alone.stance(text, 0, (text.index("ministry"), text.index("ministry") + 8), None)
+    assert spk.actor == "ministry"  # alone, nothing explains it: the mention keeps its own text
+    told = ArticleResolver(table, story)
+    told.see(text, 0)
+    spk, tgt = told.stance(text, 0, (text.index("ministry"), text.index("ministry") + 8), (0, 14))
+    assert spk.actor == "Russia"  # the side its story names most
+    assert tgt.actor == "Ukraine"  # not the speaker's own side: the next most named
+    assert story.best("both sides", "group", 2).actor == "Russia; Ukraine"
+    # a sentence never explains itself: its own names are taken out of the story first
+    own = StoryContext(table, ["The junta rejected ECOWAS's demand."])
+    res = ArticleResolver(table, own)
+    res.see("The junta rejected ECOWAS's demand.", 0)
+    spk, _ = res.stance("The junta rejected ECOWAS's demand.", 0, (4, 9), None)
+    assert spk.actor == "junta"
+
+
+def test_a_state_role_skips_groups_and_a_pair_of_governments_skips_blocs(table):
+    res = ArticleResolver(table)
+    text = "Kyiv appealed to ECOWAS. The government will not give in, the minister said. The two governments will talk."
+    res.see(text, 0)
+    at = text.index("The government")
+    spk, _ = res.stance(text, 0, (at, at + 14), None)
+    assert spk.actor == "Ukraine"  # "the government" is a state: not ECOWAS, named nearer
+    at = text.index("The two governments")
+    res2 = ArticleResolver(table)
+    res2.see("Moscow and Kyiv met under ECOWAS auspices.", 0)
+    spk, _ = res2.stance("The two governments will talk.", 50, (0, 19), None)
+    assert spk.actor == "Russia; Ukraine"  # the last two states, not the bloc named last
 
 
 def test_pronouns_and_roles_resolve_to_the_nearest_compatible_actor(table):
@@ -187,7 +229,7 @@ def test_training_with_actors_saves_the_tagger_and_a_copy_of_the_table(actor_run
     assert (run / "model" / "actors" / "actors.yaml").read_text(encoding="utf-8") == TABLE
     assert (run / "model" / "actors" / "tagger.json").is_file()
     metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
-    assert set(metrics["actors"]["dev"]) == {"tagger", "rule_baseline"}
+    assert set(metrics["actors"]["dev"]) == {"tagger", "tagger_in_story", "rule_baseline"}  # dev records have groups
     assert not (run / "checkpoints-actors").exists()
 
 

@@ -231,3 +231,18 @@ def test_load_gold_refuses_records_that_are_not_gold_sentences(tmp_path, line, m
     with pytest.raises(DataError) as e:
         load_gold(tmp_path)
     assert message in str(e.value)
+
+
+def test_evaluate_scores_the_test_articles_with_test_and_the_dev_articles_with_dev(tiny_data, tmp_path):
+    from conftest import tiny_config
+
+    from communique.evaluate import evaluate
+    from communique.train import train
+
+    cfg = tiny_config(tiny_data, "tfidf")
+    cfg.data.articles = str(write_articles(tmp_path / "test-articles", {"a1": (A1, A1_GOLD), "a2": (A2, A2_GOLD)}))
+    cfg.data.dev_articles = str(write_articles(tmp_path / "dev-articles", {"d1": (A1, A1_GOLD)}))
+    run = train(cfg, out_dir=tmp_path / "run")
+    assert evaluate(run, split="test", n_boot=0)["articles"]["articles"] == 2
+    assert evaluate(run, split="dev", n_boot=0)["articles"]["articles"] == 1
+    assert "articles" not in evaluate(run, data=[str(tiny_data["test"])], n_boot=0)  # a file: no articles

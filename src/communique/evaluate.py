@@ -111,7 +111,8 @@ def evaluate(run_dir: str | Path, data: Sequence[str] | None = None, split: str 
         out_dir: where to write (default ``RUN/eval/<split or file stem>``).
         slices: extra metadata columns to break metrics down by.
         extras: with the config's split, also score the challenge set and the gold
-            articles (``data.challenge``, ``data.articles``) when they exist.
+            articles (``data.challenge``; ``data.articles`` for the test split, ``data.dev_articles``
+            for dev) when they exist.
         precision, runtime, batch_size: inference settings (see :func:`communique.models.set_inference`).
     Returns:
         ``{"overall": ..., "slices": ..., ...}`` as also saved to ``metrics.json``.
@@ -147,8 +148,9 @@ def evaluate(run_dir: str | Path, data: Sequence[str] | None = None, split: str 
         if cfg_data.challenge and Path(cfg_data.challenge).is_file():
             result["challenge"], c_records, c_probs = evaluate_challenge(model, cfg_data.challenge)
             write_predictions(out / "challenge_predictions.jsonl", c_records, c_probs)
-        if cfg_data.articles and (Path(cfg_data.articles) / "gold.jsonl").is_file():
-            result["articles"] = evaluate_articles(model, cfg_data.articles)
+        articles = {"test": cfg_data.articles, "dev": cfg_data.dev_articles}.get(split)
+        if articles and (Path(articles) / "gold.jsonl").is_file():
+            result["articles"] = evaluate_articles(model, articles)
     write_predictions(out / "predictions.jsonl", records, probs)
     write_confusion(out, result["overall"]["confusion"], f"{run_dir.name} on {name}")
     write_json(out / "metrics.json", result)

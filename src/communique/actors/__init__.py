@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..labels import FALLBACK_LABEL
-from .links import ArticleResolver
+from .links import ArticleResolver, StoryContext
 from .table import ActorTable
 
 ACTOR_DIR = "actors"
@@ -51,11 +51,16 @@ class Actors:
     def annotate(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Fill the actor columns of scored rows (article order, as the scorer builds them) in place.
 
-        Stance rows get their tagged spans resolved in the context of their article; every other
-        row gets the columns as null, so a scores file has one schema.
+        Stance rows get their tagged spans resolved in the context of their article (the sentences
+        before them, then the whole article as a story); every other row gets the columns as null, so a
+        scores file has one schema.
         """
         stance = [r for r in rows if r.get("sentence_index") is not None and r.get("label") not in (None, FALLBACK_LABEL)]
         spans = dict(zip(map(id, stance), self.tagger.spans([r["text"] for r in stance])))
+        texts: dict[Any, list[str]] = {}
+        for r in rows:
+            if r.get("sentence_index") is not None:
+                texts.setdefault(r["article_id"], []).append(r["text"])
         resolver, article = None, object()
         for r in rows:
             for c in ACTOR_COLUMNS:  # an input column of the same name is kept, renamed
@@ -65,7 +70,8 @@ class Actors:
             if r.get("sentence_index") is None:
                 continue
             if r["article_id"] != article:
-                resolver, article = ArticleResolver(self.table), r["article_id"]
+                story = StoryContext(self.table, texts[r["article_id"]])
+                resolver, article = ArticleResolver(self.table, story), r["article_id"]
             resolver.see(r["text"], r["start"])
             found = spans.get(id(r))
             if found is None:

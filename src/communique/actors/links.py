@@ -8,11 +8,18 @@ are the actor-table names found anywhere earlier in the article and the speakers
 already resolved. A stance sentence whose speaker is not named at all (a quotation continued, the
 items of a list of demands) keeps the previous stance sentence's speaker; its target too, when
 neither is named. An unknown surname ("Ms. Su") takes the earlier named person it ends ("Julie Su").
+
+Where nothing compatible is named before a role mention (the first sentence of an article, or a
+sentence taken out of its story), a :class:`StoryContext` decides: the mention takes the actor that
+the rest of the story (the article's other sentences, or the other sentences of a corpus group)
+names most often.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .table import ActorTable, Resolved, _clean
@@ -22,21 +29,42 @@ GROUP_PRONOUNS = {"it", "they", "them", "we", "us", "its", "their"}
 PERSON_ROLES = {"minister", "spokesman", "spokeswoman", "spokesperson", "president", "official", "general",
                 "envoy", "leader", "chief", "ambassador", "commander", "premier", "chancellor", "secretary",
                 "negotiator", "king", "queen", "prime", "governor", "mayor", "diplomat", "prosecutor", "judge",
-                "senator", "lawmaker", "aide", "adviser", "advisor", "director", "head", "chairman", "chairwoman"}
-GROUP_ROLES = {"union", "group", "bloc", "alliance", "movement", "party", "junta", "council", "government",
-               "ministry", "cabinet", "army", "military", "police", "rebels", "militants", "company", "administration",
-               "authorities", "coalition", "delegation", "side", "sides", "leaders", "organisation", "organization",
-               "committee", "commission", "federation", "association", "office", "forces", "regime", "court",
-               "parliament", "assembly", "militia", "gang", "insurgents", "fighters", "country", "state", "league"}
+                "senator", "lawmaker", "aide", "adviser", "advisor", "director", "head", "chairman", "chairwoman",
+                "prefect", "mediator", "representative", "legislator", "deputy"}
+# Roles that only a state fills ("the junta", "the Interior Ministry"), only a group outside the state
+# ("the union", "the rebels"), or any group.
+STATE_ROLES = {"junta", "government", "ministry", "cabinet", "army", "military", "police", "administration",
+               "authorities", "regime", "parliament", "congress", "senate", "presidency", "prefecture", "kingdom",
+               "republic", "navy", "tribunal", "legislature", "country", "state", "court", "capital", "nation"}
+NON_STATE_ROLES = {"union", "rebels", "militants", "insurgents", "militia", "gang", "guerrillas", "strikers"}
+GROUP_ROLES = {"group", "bloc", "alliance", "movement", "party", "council", "company", "coalition", "delegation",
+               "side", "sides", "leaders", "organisation", "organization", "committee", "commission", "federation",
+               "association", "office", "forces", "assembly", "fighters", "league", "province", "agency",
+               "department", "generals", "troops", "soldiers", "parties"}
+# Words that may qualify a role and still leave it a role, even capitalised: "the Interior Ministry",
+# "the Constitutional Council", "a senior Foreign Ministry official" name no one by themselves.
+ROLE_MODIFIERS = {"foreign", "interior", "defence", "defense", "constitutional", "supreme", "national", "federal",
+                  "finance", "justice", "security", "trade", "commerce", "economy", "electoral", "election",
+                  "senior", "top", "state", "armed", "central", "high", "ruling", "health", "labour", "labor",
+                  "military", "presidential", "regional", "provincial", "local", "interim", "transitional",
+                  "information", "energy", "home", "public"}
 _WORDS = re.compile(r"[A-Za-z][A-Za-z'-]*")
 
 
-PAIRS = {"both": 2, "two": 2, "three": 3}  # "both sides", "the two governments", "the three leaders"
+PAIRS_FROM_STORY = False
+PAIRS = {"both": 2, "two": 2, "three": 3, "four": 4}  # "both sides", "the two governments", "the three leaders"
+
+
+def _role(word: str, roles: set[str]) -> bool:
+    """A role word, in the singular or the plural ("officials", "ministries", "governors")."""
+    return (word in roles or (word.endswith("s") and word[:-1] in roles)
+            or (word.endswith("ies") and word[:-3] + "y" in roles))
 
 
 def kind(mention: str) -> str | None:
-    """"person" or "group" for a mention that needs an antecedent, "pair" for one that names several
-    ("both sides", "the two capitals"), None for one that names itself."""
+    """What a mention that needs an antecedent can refer to: "person"; "state", "non-state" or any
+    "group"; "pair" for one that names several ("both sides", "the two capitals"). None for a mention
+    that names itself."""
     text = _clean(mention)
     words = _WORDS.findall(text)
     if not words:
@@ -48,20 +76,42 @@ def kind(mention: str) -> str | None:
         return "person"
     if len(low) == 1 and low[0] in GROUP_PRONOUNS:
         return "group"
-    if any(w[0].isupper() for w in words[1:]) or (len(words) == 1 and words[0][0].isupper()
-                                                  and low[0] not in PERSON_ROLES | GROUP_ROLES):
-        return None  # a capitalised word past the first: a name (known or not) that speaks for itself
-    if set(low) & PERSON_ROLES:
-        return "person"
-    if set(low) & GROUP_ROLES:
-        return "group"
+    roles = PERSON_ROLES | STATE_ROLES | NON_STATE_ROLES | GROUP_ROLES
+    if any(w[0].isupper() and not _role(w.lower(), roles) and w.lower() not in ROLE_MODIFIERS for w in words):
+        return None  # a capitalised word that is not a role: a name (known or not) that speaks for itself
+    for need, words_of in (("person", PERSON_ROLES), ("state", STATE_ROLES), ("non-state", NON_STATE_ROLES),
+                           ("group", GROUP_ROLES)):
+        if any(_role(w, words_of) for w in low):
+            return need
     return None
 
 
-def _compatible(need: str, cand: Resolved) -> bool:
+def pair_need(mention: str) -> str:
+    """The kind of the actors a plural mention names: states for "the two governments", any for "both sides"."""
+    low = [w.lower() for w in _WORDS.findall(_clean(mention))]
+    return "state" if any(_role(w, STATE_ROLES) for w in low) else "group"
+
+
+def side_type(table: ActorTable, side: str) -> str | None:
+    """The type of the actor a side names (None for a side the table does not know)."""
+    actor = table.actors.get(side)
+    return actor.type if actor else None
+
+
+def fits(need: str, table: ActorTable, side: str) -> bool:
+    """Whether a side can be what a role of kind ``need`` refers to."""
+    kind_of_side = side_type(table, side)
+    if need == "state":
+        return kind_of_side == "state"
+    if need == "non-state":
+        return kind_of_side in ("non-state", None)
+    return True
+
+
+def _compatible(need: str, cand: Resolved, table: ActorTable) -> bool:
     if need == "person":
         return cand.type in ("individual", None)
-    return cand.type != "individual"
+    return cand.type != "individual" and fits(need, table, cand.side)
 
 
 @dataclass
@@ -72,11 +122,46 @@ class Mention:
     actor: str | None  # the side the mention resolves to
 
 
-class ArticleResolver:
-    """Resolves the mentions of one article, sentence by sentence, in reading order."""
+class StoryContext:
+    """How often a story names each side: what a role mention falls back on when nothing compatible is
+    named before it. Build it from the story's sentences; :meth:`without` leaves one sentence out, so a
+    sentence never explains itself ("The junta rejected ECOWAS's demand" does not make ECOWAS the junta)."""
 
-    def __init__(self, table: ActorTable):
+    def __init__(self, table: ActorTable, texts: Iterable[str] = ()):
         self.table = table
+        self.counts: Counter[str] = Counter()
+        for text in texts:
+            self.counts.update(self._sides(text))
+
+    def _sides(self, text: str) -> Counter[str]:
+        return Counter(a.side for _, _, a in self.table.find_all(text) if "; " not in a.side)
+
+    def without(self, text: str) -> StoryContext:
+        out = StoryContext(self.table)
+        out.counts = self.counts - self._sides(text)
+        return out
+
+    def best(self, mention: str, need: str, n: int = 1, exclude: str | None = None) -> Resolved | None:
+        """The ``n`` sides of kind ``need`` the story names most (first named first among equals), other
+        than ``exclude``, as one resolution; None when the story names fewer."""
+        ranked = [side for side, _ in self.counts.most_common() if side != exclude and fits(need, self.table, side)][:n]
+        if len(ranked) < n:
+            return None
+        if n == 1:
+            actor = self.table.actors.get(ranked[0])
+            return Resolved(mention, ranked[0], ranked[0], actor.type if actor else None, True)
+        joined = "; ".join(sorted(ranked))
+        return Resolved(mention, joined, joined, "group", True)
+
+
+class ArticleResolver:
+    """Resolves the mentions of one article, sentence by sentence, in reading order. ``story``: the
+    whole article (or the group of sentences) as a :class:`StoryContext`, for role mentions that
+    nothing before them explains."""
+
+    def __init__(self, table: ActorTable, story: StoryContext | None = None):
+        self.table = table
+        self.story = story
         self.candidates: list[tuple[int, Resolved]] = []  # (article offset, resolution), in reading order
         self.last: tuple[Mention, Mention] | None = None
 
@@ -85,24 +170,33 @@ class ArticleResolver:
         for s, _, actor in self.table.find_all(text):
             self.candidates.append((offset + s, Resolved(text, actor.name, actor.side, actor.type, True)))
 
-    def _resolve(self, mention: str, at: int, exclude: str | None = None) -> Resolved:
+    def _resolve(self, mention: str, at: int, story: StoryContext | None, exclude: str | None = None) -> Resolved:
         found = self.table.resolve(mention)
         need = None if found is not None and found.known else kind(mention)  # "the Sudanese army" names itself
         if need == "pair":  # the last N distinct single sides named before the mention
             n = PAIRS[_WORDS.findall(_clean(mention))[0].lower()]
             sides: list[str] = []
+            need = pair_need(mention)
+            pair = story.best(mention, need, n) if story is not None and PAIRS_FROM_STORY else None
+            if pair is not None:
+                return pair
             for pos, c in sorted(self.candidates, key=lambda pc: pc[0], reverse=True):
-                if pos < at and "; " not in c.side and c.side not in sides:
+                if pos < at and "; " not in c.side and c.side not in sides and fits(need, self.table, c.side):
                     sides.append(c.side)
                 if len(sides) == n:
                     joined = "; ".join(sorted(sides))
                     return Resolved(mention, joined, joined, "group", True)
-            need = "group"
+            pair = story.best(mention, need, n) if story is not None else None
+            if pair is not None:
+                return pair
         if need is not None:
             earlier = [c for pos, c in sorted(self.candidates, key=lambda pc: pc[0]) if pos < at and c.side != exclude]
             for cand in reversed(earlier):
-                if _compatible(need, cand):
+                if _compatible(need, cand, self.table):
                     return cand
+            told = story.best(mention, need, exclude=exclude) if story is not None else None
+            if told is not None:  # nothing compatible before it: the actor the rest of the story names most
+                return told
             if earlier:  # no compatible kind: the nearest named actor of any kind
                 return earlier[-1]
         if found is not None and not found.known:  # "Ms. Su" after "Labor Secretary Julie Su": the same person
@@ -116,12 +210,13 @@ class ArticleResolver:
                target: tuple[int, int] | None) -> tuple[Mention, Mention]:
         """Speaker and target of a stance sentence whose tagged spans (sentence offsets) are given."""
         out: list[Mention] = []
+        story = self.story.without(text) if self.story is not None else None
         for span in (speaker, target):
             if span is None:
                 out.append(Mention(None, None, None, None))
                 continue
             s, e = span
-            r = self._resolve(text[s:e], offset + s, exclude=out[0].actor if out else None)
+            r = self._resolve(text[s:e], offset + s, story, exclude=out[0].actor if out else None)
             out.append(Mention(text[s:e], offset + s, offset + e, r.side))
             self.candidates.append((offset + s, r))
         spk, tgt = out

@@ -7,6 +7,11 @@ negative. Actor accuracy compares sides: the side the predicted mention resolves
 side of the gold canonical actor (both through the same actor table), and "no actor" against a
 sentence that names none. A rule baseline (the first and the next other actor-table name in the
 sentence) is scored the same way, so the tagger is chosen by measurement, not by faith.
+
+Mentions resolve as in an article (:class:`~communique.actors.links.ArticleResolver`), each sentence
+read twice: alone, where "the junta" or "the union" names no one, and with its story (the other
+sentences of its corpus group, as a scored article gives its sentences), where such a role mention
+takes the actor the story names most.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..metrics import bootstrap_ci, prf
+from .links import ArticleResolver, StoryContext
 from .table import ActorTable
 
 ROLES = ("speaker", "target")
@@ -55,26 +61,51 @@ def gold_side(table: ActorTable, record: dict[str, Any], role: str) -> str | Non
     return table.side(record[role])
 
 
+def resolve_sentences(table: ActorTable, records: Sequence[dict[str, Any]], spans: Sequence[dict[str, Span]],
+                      stories: dict[Any, StoryContext] | None = None) -> list[dict[str, str | None]]:
+    """Per sentence, the sides its speaker and target spans resolve to, each sentence an article of its
+    own; with ``stories`` (group -> :class:`StoryContext`), in the context of its record's ``group``."""
+    out = []
+    for r, found in zip(records, spans):
+        resolver = ArticleResolver(table, stories.get(r.get("group")) if stories else None)
+        resolver.see(r["text"], 0)
+        speaker, target = resolver.stance(r["text"], 0, found["speaker"], found["target"])
+        out.append({"speaker": speaker.actor, "target": target.actor})
+    return out
+
+
 def span_report(table: ActorTable, records: Sequence[dict[str, Any]], predicted: Sequence[dict[str, Span]],
-                n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
-    """Per role: span F1 and actor accuracy of ``predicted`` spans on ``records`` (same order)."""
+                sides: Sequence[dict[str, str | None]] | None = None, n_boot: int = 1000,
+                seed: int = 0) -> dict[str, Any]:
+    """Per role: span F1 of ``predicted`` spans on ``records`` (same order) and actor accuracy of the
+    ``sides`` they resolve to (by default, each sentence alone)."""
+    sides = resolve_sentences(table, records, predicted) if sides is None else sides
     out: dict[str, Any] = {"sentences": len(records)}
     for role in ROLES:
         gold_spans = [tuple(r[f"{role}_span"]) if r.get(f"{role}_span") else None for r in records]
         pred_spans = [p[role] for p in predicted]
-        correct = [gold_side(table, r, role) == (table.side(r["text"][p[0]:p[1]]) if p else None)
-                   for r, p in zip(records, pred_spans)]
+        correct = [gold_side(table, r, role) == s[role] for r, s in zip(records, sides)]
         out[role] = {**span_f1(gold_spans, pred_spans), "actor": accuracy_with_ci(correct, n_boot, seed)}
     return out
 
 
 def evaluate_actors(actors, records: Sequence[dict[str, Any]], n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
-    """The tagger and the rule baseline on the stance sentences of ``records`` that carry spans."""
+    """The tagger and the rule baseline on the stance sentences of ``records`` that carry spans. Where
+    the records carry a ``group``, the tagger is also scored with each sentence in its story
+    (``tagger_in_story``): the group's other sentences, of every label, are its context."""
     rows = [r for r in records if r.get("label") != "other" and ("speaker_span" in r or "target_span" in r)]
     tagged = actors.tagger.spans([r["text"] for r in rows])
     rules = [rule_spans(actors.table, r["text"]) for r in rows]
-    return {"tagger": span_report(actors.table, rows, tagged, n_boot, seed),
-            "rule_baseline": span_report(actors.table, rows, rules, n_boot, seed)}
+    out = {"tagger": span_report(actors.table, rows, tagged, n_boot=n_boot, seed=seed)}
+    if rows and all(r.get("group") for r in rows):
+        texts: dict[Any, list[str]] = {}
+        for r in records:
+            texts.setdefault(r.get("group"), []).append(r["text"])
+        stories = {g: StoryContext(actors.table, t) for g, t in texts.items()}
+        sides = resolve_sentences(actors.table, rows, tagged, stories)
+        out["tagger_in_story"] = span_report(actors.table, rows, tagged, sides, n_boot, seed)
+    out["rule_baseline"] = span_report(actors.table, rows, rules, n_boot=n_boot, seed=seed)
+    return out
 
 
 def article_actor_scores(table: ActorTable, pairs: Sequence[tuple[dict[str, Any], dict[str, Any]]],
