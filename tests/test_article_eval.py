@@ -212,6 +212,9 @@ def test_real_gold_articles_load():
     texts, gold = load_gold(ROOT / "data" / "articles")
     assert texts and set(texts) == set(gold)
     assert all(g["label"] in LABELS for sents in gold.values() for g in sents)
+    dev_texts, dev_gold = load_gold(ROOT / "data" / "articles-dev")  # development articles: none is a test article
+    assert dev_texts and not set(dev_texts) & set(texts)
+    assert not {g["text"] for s in dev_gold.values() for g in s} & {g["text"] for s in gold.values() for g in s}
 
 
 @pytest.mark.parametrize("line, message", [

@@ -69,9 +69,10 @@ def test_splits_are_group_disjoint_and_test_is_large(corpus):
 
 
 def test_mention_spans_match_their_text(corpus):
-    """Every stance sentence (corpus and gold articles) says where its speaker and target are named."""
+    """Every stance sentence (corpus, test and dev gold articles) says where its speaker and target are named."""
     recs = [r for rs in corpus.values() for r in rs if r["label"] != "other"]
-    gold = [json.loads(x) for x in (ROOT / "data/articles/gold.jsonl").read_text(encoding="utf-8").splitlines()]
+    gold = [json.loads(x) for folder in ("articles", "articles-dev")
+            for x in (ROOT / "data" / folder / "gold.jsonl").read_text(encoding="utf-8").splitlines()]
     gold = [g for g in gold if g["label"] != "other"]
     for r in recs + gold:
         where = r.get("_source") or f"{r['article_id']}#{r['index']}"

@@ -123,7 +123,10 @@ def main(out: Path = ROOT / "data/README.md") -> None:
              "- `articles/*.txt`, `articles/metadata.csv`, `articles/gold.jsonl`: sample news articles and gold "
              "sentence spans and labels (`article_id`, `index`, `start`, `end`, `text`, `label`, `also`, `speaker`, and "
              "`target`, `speaker_type` on the wire-style articles); `metadata.csv`'s `set` column tells the original "
-             "articles from the wire-style ones, which `evaluate` reports apart.",
+             "articles from the wire-style ones, which `evaluate` reports apart. They are test data.",
+             "- `articles-dev/`: development articles in the same layout (wire style, `target` on every stance "
+             "sentence, many speakers named only by a pronoun or a role), for tuning how `he`, `the junta` or an "
+             "unnamed target resolve; `evaluate --split dev` scores them.",
              "- `agreement/`: a second writer's blind labels for a sample of the wire batch, and the adjudications.",
              "- `tools/`: the writing guide, batch checker, split maker and this generator.", "",
              "## Labels per split", ""]
@@ -165,15 +168,18 @@ def main(out: Path = ROOT / "data/README.md") -> None:
     lines += ["## Challenge set", "", f"{len(pairs)} minimal pairs ({len(contrast)} sentences).", "",
               table(["rule", "sentences"], sorted(rules.items(), key=lambda kv: int(kv[0][1:]))), "",
               table(["label pair", "pairs"], sorted(lp.items())), ""]
-    gold = [json.loads(x) for x in (ROOT / "data/articles/gold.jsonl").read_text(encoding="utf-8").splitlines()]
-    with (ROOT / "data/articles/metadata.csv").open(encoding="utf-8") as f:
-        meta = list(csv.DictReader(f))
     arows = []
-    for m in meta:
-        words = len((ROOT / "data/articles" / f"{m['article_id']}.txt").read_text(encoding="utf-8").split())
-        gl = Counter(g["label"] for g in gold if g["article_id"] == m["article_id"])
-        arows.append([m["article_id"], m.get("set", ""), m["date"], words, sum(gl.values())] + [gl[x] for x in LABELS])
-    lines += ["## Sample articles", "", table(["article", "set", "date", "words", "sentences", *LABELS], arows), ""]
+    for folder, split in (("articles", "test"), ("articles-dev", "dev")):
+        gold = [json.loads(x) for x in (ROOT / "data" / folder / "gold.jsonl").read_text(encoding="utf-8").splitlines()]
+        with (ROOT / "data" / folder / "metadata.csv").open(encoding="utf-8") as f:
+            meta = list(csv.DictReader(f))
+        for m in meta:
+            words = len((ROOT / "data" / folder / f"{m['article_id']}.txt").read_text(encoding="utf-8").split())
+            gl = Counter(g["label"] for g in gold if g["article_id"] == m["article_id"])
+            arows.append([m["article_id"], split, m.get("set", ""), m["date"], words, sum(gl.values())]
+                         + [gl[x] for x in LABELS])
+    lines += ["## Sample articles", "",
+              table(["article", "split", "set", "date", "words", "sentences", *LABELS], arows), ""]
     lines += ["## Known gaps", "",
               "- English only; newswire register. Social media, transcripts and non-English sources are absent.",
               "- Written by a small team: despite the near-duplicate test (word 3-gram Jaccard < 0.4), stock phrases "

@@ -8,6 +8,7 @@ are the actor-table names found anywhere earlier in the article and the speakers
 already resolved. A stance sentence whose speaker is not named at all (a quotation continued, the
 items of a list of demands) keeps the previous stance sentence's speaker; its target too, when
 neither is named. An unknown surname ("Ms. Su") takes the earlier named person it ends ("Julie Su").
+A stance that names no target at all is taken to be aimed at the other side its story names most.
 
 Where nothing compatible is named before a role mention (the first sentence of an article, or a
 sentence taken out of its story), a :class:`StoryContext` decides: the mention takes the actor that
@@ -51,7 +52,6 @@ ROLE_MODIFIERS = {"foreign", "interior", "defence", "defense", "constitutional",
 _WORDS = re.compile(r"[A-Za-z][A-Za-z'-]*")
 
 
-PAIRS_FROM_STORY = False
 PAIRS = {"both": 2, "two": 2, "three": 3, "four": 4}  # "both sides", "the two governments", "the three leaders"
 
 
@@ -177,9 +177,6 @@ class ArticleResolver:
             n = PAIRS[_WORDS.findall(_clean(mention))[0].lower()]
             sides: list[str] = []
             need = pair_need(mention)
-            pair = story.best(mention, need, n) if story is not None and PAIRS_FROM_STORY else None
-            if pair is not None:
-                return pair
             for pos, c in sorted(self.candidates, key=lambda pc: pc[0], reverse=True):
                 if pos < at and "; " not in c.side and c.side not in sides and fits(need, self.table, c.side):
                     sides.append(c.side)
@@ -218,7 +215,8 @@ class ArticleResolver:
             s, e = span
             r = self._resolve(text[s:e], offset + s, story, exclude=out[0].actor if out else None)
             out.append(Mention(text[s:e], offset + s, offset + e, r.side))
-            self.candidates.append((offset + s, r))
+            if r.known:  # a mention the table does not know ("protesters who") explains no later "he"
+                self.candidates.append((offset + s, r))
         spk, tgt = out
         if spk.actor is None and self.last is not None:
             spk.actor = self.last[0].actor
@@ -226,5 +224,11 @@ class ArticleResolver:
                 tgt.actor = self.last[1].actor
         if tgt.actor is not None and tgt.actor == spk.actor:  # a speaker is not its own target
             tgt.actor = None
+        if tgt.actor is None and spk.actor and "; " not in spk.actor and story is not None:
+            # no target named: the stance is taken towards the other side the story names most
+            # ("If the state does not comply, we will consider the ceasefire dead", in a story of
+            # Bogota and the ELN); the target mention columns stay empty
+            implied = story.best("", "group", exclude=spk.actor)
+            tgt.actor = implied.side if implied is not None else None
         self.last = (spk, tgt)
         return spk, tgt

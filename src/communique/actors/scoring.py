@@ -4,14 +4,15 @@ On labelled sentences each stance sentence with span annotations counts once per
 a true positive when it equals the gold span (``exact``) or shares a character with it
 (``overlap``); a predicted span where the gold has none is a false positive, a missed one a false
 negative. Actor accuracy compares sides: the side the predicted mention resolves to against the
-side of the gold canonical actor (both through the same actor table), and "no actor" against a
-sentence that names none. A rule baseline (the first and the next other actor-table name in the
+side of the gold canonical actor (both through the same actor table), whether or not the sentence
+names it, and "no actor" against a stance that has none. A rule baseline (the first and the next other actor-table name in the
 sentence) is scored the same way, so the tagger is chosen by measurement, not by faith.
 
 Mentions resolve as in an article (:class:`~communique.actors.links.ArticleResolver`), each sentence
-read twice: alone, where "the junta" or "the union" names no one, and with its story (the other
-sentences of its corpus group, as a scored article gives its sentences), where such a role mention
-takes the actor the story names most.
+read twice: alone, where "the junta" or "the union" names no one and an unnamed target stays
+unknown, and with its story (the other sentences of its corpus group, as a scored article gives its
+sentences), where such a role mention takes the actor the story names most, and an unnamed target
+the other side it names most.
 """
 
 from __future__ import annotations
@@ -55,10 +56,9 @@ def rule_spans(table: ActorTable, text: str) -> dict[str, Span]:
 
 
 def gold_side(table: ActorTable, record: dict[str, Any], role: str) -> str | None:
-    """The side of a labelled sentence's canonical actor for ``role``; None where no mention is marked."""
-    if record.get(f"{role}_span") is None or not record.get(role):
-        return None
-    return table.side(record[role])
+    """The side of a labelled sentence's canonical actor for ``role``, named in the sentence or not
+    (the actor a dyad needs); None where the stance has none."""
+    return table.side(record[role]) if record.get(role) else None
 
 
 def resolve_sentences(table: ActorTable, records: Sequence[dict[str, Any]], spans: Sequence[dict[str, Span]],
