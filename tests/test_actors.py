@@ -74,13 +74,16 @@ def test_bad_actor_tables_are_clear_errors(tmp_path, body, message):
 
 def test_mention_kinds():
     assert kind("he") == "person" and kind("She") == "person" and kind("the minister") == "person"
-    assert kind("the bloc") == "group" and kind("they") == "group" and kind("the junta") == "state"
+    assert kind("the alliance") == "group" and kind("they") == "group" and kind("the junta") == "state"
     assert kind("the union") == "non-state" and kind("both sides") == "pair"
     assert kind("Sergei Ryabkov") is None and kind("the Kremlin") is None and kind("Russian diplomats") is None
     # plurals and capitalised qualifiers of a role are still roles; a capitalised name is not
     assert kind("Officials") == "person" and kind("the Interior Ministry") == "state" and kind("governors") == "person"
     assert kind("a senior Foreign Ministry official") == "person" and kind("the Constitutional Council") == "group"
     assert kind("Opposition candidates") is None and kind("Wagner fighters") is None
+    # the head of the mention decides: what follows a preposition qualifies it
+    assert kind("a senior official at the IT ministry") == "person" and kind("the party") == "non-state"
+    assert kind("the bloc") == "international" and kind("the coalition of peasant organisations") == "group"
 
 
 def test_a_role_with_nothing_named_before_it_takes_the_actor_its_story_names_most(table):
@@ -345,6 +348,9 @@ def test_pairs_surnames_and_datelines(table):
     assert spk.actor == "US"  # the surname of the person named earlier in the article
     lead = "ABUJA, July 30 - West African leaders gave the junta a week."
     assert _dateline(lead, (0, 5)) and not _dateline(lead, (16, 34))
+    agency = "PRETORIA, Oct. 28 (Meridian Africa Wire) — Tigrayan negotiators called for talks."
+    wire = agency.index("Wire")
+    assert _dateline(agency, (wire, wire + 4)) and not _dateline(agency, (agency.index("Tigrayan"), wire + 20))
     assert _word_bounds("the U.S. said", 4, 6) == (4, 8)  # an abbreviation is never cut after its first dot
     glued = ActorTable.from_dict({"actors": {"Guy Philippe": {"type": "individual", "aliases": ["Philippe"]}}})
     assert not glued.resolve("union leader Philippe Martinez").known  # "Philippe" is part of another name

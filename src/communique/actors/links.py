@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .table import ActorTable, Resolved, _clean
+from .table import _HEAD_END, ActorTable, Resolved, _clean
 
 PERSON_PRONOUNS = {"he", "she", "him", "her", "his", "i", "me"}
 GROUP_PRONOUNS = {"it", "they", "them", "we", "us", "its", "their"}
@@ -31,14 +31,17 @@ PERSON_ROLES = {"minister", "spokesman", "spokeswoman", "spokesperson", "preside
                 "envoy", "leader", "chief", "ambassador", "commander", "premier", "chancellor", "secretary",
                 "negotiator", "king", "queen", "prime", "governor", "mayor", "diplomat", "prosecutor", "judge",
                 "senator", "lawmaker", "aide", "adviser", "advisor", "director", "head", "chairman", "chairwoman",
-                "prefect", "mediator", "representative", "legislator", "deputy"}
+                "prefect", "mediator", "representative", "legislator", "deputy", "officer", "emir", "coordinator",
+                "organiser", "organizer", "lawyer", "activist"}
 # Roles that only a state fills ("the junta", "the Interior Ministry"), only a group outside the state
 # ("the union", "the rebels"), or any group.
 STATE_ROLES = {"junta", "government", "ministry", "cabinet", "army", "military", "police", "administration",
                "authorities", "regime", "parliament", "congress", "senate", "presidency", "prefecture", "kingdom",
                "republic", "navy", "tribunal", "legislature", "country", "state", "court", "capital", "nation"}
-NON_STATE_ROLES = {"union", "rebels", "militants", "insurgents", "militia", "gang", "guerrillas", "strikers"}
-GROUP_ROLES = {"group", "bloc", "alliance", "movement", "party", "council", "company", "coalition", "delegation",
+NON_STATE_ROLES = {"union", "rebels", "militants", "insurgents", "militia", "gang", "guerrillas", "strikers", "party",
+                   "network", "broadcaster", "campaign", "platform"}
+INTERNATIONAL_ROLES = {"bloc"}
+GROUP_ROLES = {"group", "alliance", "movement", "council", "company", "coalition", "delegation",
                "side", "sides", "leaders", "organisation", "organization", "committee", "commission", "federation",
                "association", "office", "forces", "assembly", "fighters", "league", "province", "agency",
                "department", "generals", "troops", "soldiers", "parties"}
@@ -76,11 +79,14 @@ def kind(mention: str) -> str | None:
         return "person"
     if len(low) == 1 and low[0] in GROUP_PRONOUNS:
         return "group"
-    roles = PERSON_ROLES | STATE_ROLES | NON_STATE_ROLES | GROUP_ROLES
+    roles = PERSON_ROLES | STATE_ROLES | NON_STATE_ROLES | INTERNATIONAL_ROLES | GROUP_ROLES
+    head = _HEAD_END.split(text, maxsplit=1)[0]  # "a senior official at the IT ministry": an official
+    words = _WORDS.findall(head) or words
+    low = [w.lower() for w in words]
     if any(w[0].isupper() and not _role(w.lower(), roles) and w.lower() not in ROLE_MODIFIERS for w in words):
         return None  # a capitalised word that is not a role: a name (known or not) that speaks for itself
     for need, words_of in (("person", PERSON_ROLES), ("state", STATE_ROLES), ("non-state", NON_STATE_ROLES),
-                           ("group", GROUP_ROLES)):
+                           ("international", INTERNATIONAL_ROLES), ("group", GROUP_ROLES)):
         if any(_role(w, words_of) for w in low):
             return need
     return None
@@ -105,6 +111,8 @@ def fits(need: str, table: ActorTable, side: str) -> bool:
         return kind_of_side == "state"
     if need == "non-state":
         return kind_of_side in ("non-state", None)
+    if need == "international":
+        return kind_of_side in ("international", None)
     return True
 
 

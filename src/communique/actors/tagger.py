@@ -97,11 +97,18 @@ def _word_bounds(text: str, start: int, end: int) -> Span | None:
     return start, end
 
 
+_DATELINE = re.compile(r"[A-Z][A-Z .'-]+,[^()\n]{0,60}\([^()\n]{1,60}\)\s*[—–-]+")
+
+
 def _dateline(text: str, span: Span) -> bool:
-    """A place in capitals opening a lead sentence ("ABUJA, July 30 (Reuters) -"): a dateline, not a speaker."""
+    """A span in the dateline opening a lead sentence ("ABUJA, July 30 (Meridian Wire) —"), the place in
+    capitals or the agency: furniture, not a speaker."""
     s, e = span
     word = text[s:e]
-    return s == 0 and len(word) > 3 and word.isupper() and text[e:e + 1] == ","
+    if s == 0 and len(word) > 3 and word.isupper() and text[e:e + 1] == ",":
+        return True
+    m = _DATELINE.match(text)
+    return bool(m) and s < m.end()
 
 
 class ActorTagger:
