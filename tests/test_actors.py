@@ -109,6 +109,23 @@ def test_a_role_with_nothing_named_before_it_takes_the_actor_its_story_names_mos
     assert spk.actor == "junta"
 
 
+def test_an_unnamed_target_is_the_other_side_the_story_names_most(table):
+    story = StoryContext(table, ["Moscow massed troops near Kyiv.", "Kyiv asked Washington for help.",
+                                 "Ukraine's army dug in.", "Blinken flew to Geneva."])
+    res = ArticleResolver(table, story)
+    text = "Moscow said it would respond if provoked."
+    res.see(text, 0)
+    spk, tgt = res.stance(text, 0, (0, 6), None)
+    assert (spk.actor, tgt.actor, tgt.text, tgt.start) == ("Russia", "Ukraine", None, None)  # an actor, no mention
+    text = "The Kremlin said Russian forces would stay."
+    res.see(text, 100)
+    spk, tgt = res.stance(text, 100, (4, 11), (17, 31))
+    assert (spk.actor, tgt.actor, tgt.text) == ("Russia", None, "Russian forces")  # a mention keeps its own actor
+    alone = ArticleResolver(table)
+    alone.see("Moscow said it would respond if provoked.", 0)
+    assert alone.stance("Moscow said it would respond if provoked.", 0, (0, 6), None)[1].actor is None
+
+
 def test_a_state_role_skips_groups_and_a_pair_of_governments_skips_blocs(table):
     res = ArticleResolver(table)
     text = "Kyiv appealed to ECOWAS. The government will not give in, the minister said. The two governments will talk."

@@ -8,7 +8,8 @@ are the actor-table names found anywhere earlier in the article and the speakers
 already resolved. A stance sentence whose speaker is not named at all (a quotation continued, the
 items of a list of demands) keeps the previous stance sentence's speaker; its target too, when
 neither is named. An unknown surname ("Ms. Su") takes the earlier named person it ends ("Julie Su").
-A stance that names no target at all is taken to be aimed at the other side its story names most.
+A stance that names no target at all (no mention, none inherited) is taken to be aimed at the other
+side its story names most.
 
 Where nothing compatible is named before a role mention (the first sentence of an article, or a
 sentence taken out of its story), a :class:`StoryContext` decides: the mention takes the actor that
@@ -232,7 +233,7 @@ class ArticleResolver:
                 tgt.actor = self.last[1].actor
         if tgt.actor is not None and tgt.actor == spk.actor:  # a speaker is not its own target
             tgt.actor = None
-        if tgt.actor is None and spk.actor and "; " not in spk.actor and story is not None:
+        if tgt.text is None and tgt.actor is None and spk.actor and "; " not in spk.actor and story is not None:
             # no target named: the stance is taken towards the other side the story names most
             # ("If the state does not comply, we will consider the ceasefire dead", in a story of
             # Bogota and the ELN); the target mention columns stay empty
