@@ -120,7 +120,11 @@ def test_an_unnamed_target_is_the_other_side_the_story_names_most(table):
     text = "The Kremlin said Russian forces would stay."
     res.see(text, 100)
     spk, tgt = res.stance(text, 100, (4, 11), (17, 31))
-    assert (spk.actor, tgt.actor, tgt.text) == ("Russia", None, "Russian forces")  # a mention keeps its own actor
+    assert (spk.actor, tgt.actor, tgt.text) == ("Russia", "Ukraine", None)  # a speaker is not its own target
+    text = "The Kremlin warned Washington."
+    res.see(text, 200)
+    spk, tgt = res.stance(text, 200, (4, 11), (19, 29))
+    assert (spk.actor, tgt.actor, tgt.text) == ("Russia", "United States", "Washington")  # a named target stays
     alone = ArticleResolver(table)
     alone.see("Moscow said it would respond if provoked.", 0)
     assert alone.stance("Moscow said it would respond if provoked.", 0, (0, 6), None)[1].actor is None

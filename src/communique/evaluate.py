@@ -136,7 +136,7 @@ def evaluate(run_dir: str | Path, data: Sequence[str] | None = None, split: str 
     files_of = [r[SOURCE].rsplit(":", 1)[0] for r in records]
     if len(set(files_of)) > 1:
         result["by_file"] = slice_metrics([{"file": f} for f in files_of], y_true, y_pred, ["file"])["file"]
-    if model.actors_ is not None:  # who to whom: spans and actors of the stance sentences with gold spans
+    if model.actors_ is not None:  # who to whom: spans and actors of the stance sentences
         from .actors.scoring import evaluate_actors
 
         result["actors"] = evaluate_actors(model.actors_, records, n_boot=n_boot, seed=seed)
@@ -168,7 +168,7 @@ def format_files_and_cues(result: dict[str, Any]) -> str:
     if "actors" in result:
         from .actors.scoring import format_actor_report
 
-        lines.append(format_actor_report(result["actors"], "who to whom on the stance sentences with gold spans:"))
+        lines.append(format_actor_report(result["actors"], "who to whom on the stance sentences (alone, and in their story):"))
     cue = result.get("cue_only")
     if cue:
         lines.append(f"cue-only baseline (50 words + logistic regression): macro-F1 {cue['macro_f1']:.3f}; "

@@ -231,8 +231,8 @@ class ArticleResolver:
             spk.actor = self.last[0].actor
             if tgt.actor is None:
                 tgt.actor = self.last[1].actor
-        if tgt.actor is not None and tgt.actor == spk.actor:  # a speaker is not its own target
-            tgt.actor = None
+        if tgt.actor is not None and tgt.actor == spk.actor:  # a speaker is not its own target: a wrong mention
+            tgt = Mention(None, None, None, None)
         if tgt.text is None and tgt.actor is None and spk.actor and "; " not in spk.actor and story is not None:
             # no target named: the stance is taken towards the other side the story names most
             # ("If the state does not comply, we will consider the ceasefire dead", in a story of
