@@ -79,11 +79,12 @@ def test_mention_kinds():
     assert kind("Sergei Ryabkov") is None and kind("the Kremlin") is None and kind("Russian diplomats") is None
     # plurals and capitalised qualifiers of a role are still roles; a capitalised name is not
     assert kind("Officials") == "person" and kind("the Interior Ministry") == "state" and kind("governors") == "person"
-    assert kind("a senior Foreign Ministry official") == "person" and kind("the Constitutional Council") == "group"
+    assert kind("a senior Foreign Ministry official") == "state" and kind("the Constitutional Council") == "group"
     assert kind("Opposition candidates") is None and kind("Wagner fighters") is None
     # the head of the mention decides: what follows a preposition qualifies it
     assert kind("a senior official at the IT ministry") == "person" and kind("the party") == "non-state"
     assert kind("the bloc") == "international" and kind("the coalition of peasant organisations") == "group"
+    assert kind("union leaders") == "non-state" and kind("an army spokesman") == "state"  # the body decides
 
 
 def test_a_role_with_nothing_named_before_it_takes_the_actor_its_story_names_most(table):

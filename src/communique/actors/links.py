@@ -86,8 +86,9 @@ def kind(mention: str) -> str | None:
     low = [w.lower() for w in words]
     if any(w[0].isupper() and not _role(w.lower(), roles) and w.lower() not in ROLE_MODIFIERS for w in words):
         return None  # a capitalised word that is not a role: a name (known or not) that speaks for itself
-    for need, words_of in (("person", PERSON_ROLES), ("state", STATE_ROLES), ("non-state", NON_STATE_ROLES),
-                           ("international", INTERNATIONAL_ROLES), ("group", GROUP_ROLES)):
+    # a body's kind first: "the union leaders" speak for a union, "an army spokesman" for a state
+    for need, words_of in (("state", STATE_ROLES), ("non-state", NON_STATE_ROLES),
+                           ("international", INTERNATIONAL_ROLES), ("person", PERSON_ROLES), ("group", GROUP_ROLES)):
         if any(_role(w, words_of) for w in low):
             return need
     return None
