@@ -259,6 +259,8 @@ def test_training_with_actors_saves_the_tagger_and_a_copy_of_the_table(actor_run
     assert (run / "model" / "actors" / "tagger.json").is_file()
     metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
     assert set(metrics["actors"]["dev"]) == {"tagger", "tagger_in_story", "rule_baseline"}  # dev records have groups
+    card = (run / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "speaker actor accuracy" in card and "in its story" in card
     assert not (run / "checkpoints-actors").exists()
 
 
