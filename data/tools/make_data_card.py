@@ -127,7 +127,9 @@ def main(out: Path = ROOT / "data/README.md") -> None:
              "- `articles-dev/`: development articles in the same layout (wire style, `target` on every stance "
              "sentence, many speakers named only by a pronoun or a role), for tuning how `he`, `the junta` or an "
              "unnamed target resolve; `evaluate --split dev` scores them.",
-             "- `agreement/`: a second writer's blind labels for a sample of the wire batch, and the adjudications.",
+             "- `agreement/`: a second writer's blind labels for a sample of the wire batch, and the adjudications; "
+             "`article-targets.jsonl`: the targets of 91 stance sentences of the original articles as filed and as "
+             "a second annotator filed them blind.",
              "- `tools/`: the writing guide, batch checker, split maker and this generator.", "",
              "## Labels per split", ""]
     rows = [[s, len(corpus[s]), len({r['group'] for r in corpus[s]})] + [lab[s][x] for x in LABELS] for s in SPLITS]
