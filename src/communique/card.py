@@ -83,7 +83,8 @@ def model_card(run_dir: str | Path) -> str:
         figures = "; ".join(
             f"{role} actor accuracy {tagger[role]['actor']['accuracy']:.3f} alone"
             + (f", {told[role]['actor']['accuracy']:.3f} in its story" if told else "")
-            + f", exact span F1 {tagger[role]['exact']['f1']:.3f}" for role in ("speaker", "target")) if tagger else "not measured"
+            + f", exact span F1 {tagger[role]['exact']['f1']:.3f}"
+            for role in ("speaker", "target")) if tagger else "not measured"
         how = ("A span-tag head on the stance encoder (trained with it)" if mc.actor_encoder == SHARED_ENCODER
                else f"A span tagger (`{mc.actor_encoder}`)")
         actors = (f"\n## Who to whom\n{how} marks the speaker and target of each "

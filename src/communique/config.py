@@ -62,7 +62,8 @@ class DataConfig:
     test: list[str] = _f(lambda: ["data/corpus/test.jsonl", "data/corpus/test-wire.jsonl"],
                          "test files for `evaluate --split test` (reported together and per file)", factory=True)
     challenge: str = _f("data/challenge/contrast.jsonl", "contrast pairs; '' to skip")
-    articles: str = _f("data/articles", "gold articles dir (gold.jsonl + *.txt) for `evaluate --split test`; '' to skip")
+    articles: str = _f("data/articles",
+                       "gold articles dir (gold.jsonl + *.txt) for `evaluate --split test`; '' to skip")
     dev_articles: str = _f("data/articles-dev", "gold articles for `evaluate --split dev`, to tune on; '' to skip")
     dev_fraction: float = _f(0.15, "share of groups held out as dev when `dev` is empty", min=0.01, max=0.9)
     limit: int = _f(0, "use only the first N training records (0 = all); for smoke tests", min=0)

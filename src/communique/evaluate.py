@@ -168,7 +168,8 @@ def format_files_and_cues(result: dict[str, Any]) -> str:
     if "actors" in result:
         from .actors.scoring import format_actor_report
 
-        lines.append(format_actor_report(result["actors"], "who to whom on the stance sentences (alone, and in their story):"))
+        lines.append(format_actor_report(result["actors"],
+                                         "who to whom on the stance sentences (alone, and in their story):"))
     cue = result.get("cue_only")
     if cue:
         lines.append(f"cue-only baseline (50 words + logistic regression): macro-F1 {cue['macro_f1']:.3f}; "

@@ -5,8 +5,9 @@ a true positive when it equals the gold span (``exact``) or shares a character w
 (``overlap``); a predicted span where the gold has none is a false positive, a missed one a false
 negative. Actor accuracy compares sides: the side the predicted mention resolves to against the
 side of the gold canonical actor (both through the same actor table), whether or not the sentence
-names it, and "no actor" against a stance that has none. A rule baseline (the first and the next other actor-table name in the
-sentence) is scored the same way, so the tagger is chosen by measurement, not by faith.
+names it, and "no actor" against a stance that has none. A rule baseline (the first and the next
+other actor-table name in the sentence) is scored the same way, so the tagger is chosen by
+measurement, not by faith.
 
 Mentions resolve as in an article (:class:`~communique.actors.links.ArticleResolver`), each sentence
 read twice: alone, where "the junta" or "the union" names no one and an unnamed target stays
