@@ -217,11 +217,13 @@ def test_article_actor_scores_count_found_stances_and_event_recall(table):
 
 
 def test_article_dyads_and_periods():
-    rows = [{"sentence_index": i, "label": lab, "speaker_actor": s, "target_actor": t}
-            for i, (lab, s, t) in enumerate([("threat", "Russia", "Ukraine"), ("threat", "Russia", "Ukraine"),
-                                             ("demand", "Ukraine", None), ("other", None, None)])]
-    assert article_dyads(rows) == [{"speaker": "Russia", "target": "Ukraine", "label": "threat", "count": 2},
-                                   {"speaker": "Ukraine", "target": None, "label": "demand", "count": 1}]
+    rows = [{"sentence_index": i, "label": lab, "speaker_actor": s, "target_actor": t, "target": m}
+            for i, (lab, s, t, m) in enumerate([("threat", "Russia", "Ukraine", "Kyiv"),
+                                                ("threat", "Russia", "Ukraine", None),  # inferred: no mention
+                                                ("demand", "Ukraine", None, None), ("other", None, None, None)])]
+    assert article_dyads(rows) == [
+        {"speaker": "Russia", "target": "Ukraine", "label": "threat", "count": 2, "target_named": 1},
+        {"speaker": "Ukraine", "target": None, "label": "demand", "count": 1, "target_named": 0}]
     assert period_of("2022-01-10", "week", "x") == "2022-W02"
     assert period_of("2022-01-10T08:00:00Z", "month", "x") == "2022-01"
     with pytest.raises(DataError, match="x: date '10/01/2022' is not an ISO date"):
@@ -242,9 +244,10 @@ def test_aggregate_counts_dyads_across_files_by_month(tmp_path):
     c = scores(tmp_path / "c.jsonl", "c1", "2022-02-02", [("threat", "Russia", "Ukraine")])
     items = aggregate([a, b, c], by="month")
     assert [(i["period"], i["count"], i["articles"]) for i in items] == [("2022-01", 2, 2), ("2022-02", 1, 1)]
+    assert [i["target_named"] for i in items] == [0, 0]  # no row names its target
     assert aggregate([a, b, c])[0]["count"] == 3
     out = write_dyads(items, tmp_path / "dyads.csv")
-    assert out.read_text(encoding="utf-8").splitlines()[0].startswith("period,speaker,target,label,count")
+    assert out.read_text(encoding="utf-8").splitlines()[0].startswith("period,speaker,target,label,count,target_named")
     plain = tmp_path / "plain.jsonl"
     plain.write_text(json.dumps({"article_id": "x", "sentence_index": 0, "label": "threat"}) + "\n")
     with pytest.raises(DataError, match="no speaker_actor column"):

@@ -135,7 +135,7 @@ def test_report_draws_the_dyads_of_scores_with_actors(run, tmp_path):
     text = write_report(run, out_dir=tmp_path / "r", scores=_actor_scores(tmp_path / "s.jsonl")).read_text()
     assert (tmp_path / "r" / "dyad_network.png").is_file() and (tmp_path / "r" / "dyad_timeline.png").is_file()
     section = text.split("## Dyads in the scored articles")[1]
-    assert "| Russia → Ukraine | 0 | 2 | 0 | 0 | 2 | 2 |" in section  # two threats in two articles
-    assert "| Russia → (none named) | 0 | 0 | 1 | 0 | 1 | 1 |" in section
+    assert "| Russia → Ukraine | 0 | 2 | 0 | 0 | 2 | 2 | 2 |" in section  # two threats, both named, two articles
+    assert "| Russia → (none named) | 0 | 0 | 1 | 0 | 1 | 0 | 1 |" in section
     with pytest.raises(DataError, match="no actor columns"):
         write_report(run, out_dir=tmp_path / "r2", scores=_actor_scores(tmp_path / "p.jsonl", with_actors=False))

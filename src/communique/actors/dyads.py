@@ -3,13 +3,14 @@
 A dyad is (speaker actor, target actor, label). Per article, :func:`article_dyads` counts them
 from the scored rows (the summary carries them); across articles, :func:`aggregate` counts them
 per period (day, week or month of an article ``date`` column) or overall, and keeps the first
-sentence of each as an example.
+sentence of each as an example. ``target_named`` counts the sentences that name the target; in the
+others it was inferred from the article (the other side it names most).
 
 Example:
     >>> rows = [{"article_id": "a", "label": "threat", "speaker_actor": "Russia", "target_actor": "Ukraine",
-    ...          "sentence_index": 0}]
+    ...          "target": "Kyiv", "sentence_index": 0}]
     >>> article_dyads(rows)
-    [{'speaker': 'Russia', 'target': 'Ukraine', 'label': 'threat', 'count': 1}]
+    [{'speaker': 'Russia', 'target': 'Ukraine', 'label': 'threat', 'count': 1, 'target_named': 1}]
 """
 
 from __future__ import annotations
@@ -36,9 +37,15 @@ def _dyad(row: dict[str, Any]) -> tuple[str, str | None, str] | None:
 
 
 def article_dyads(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """(speaker, target, label, count) of one article's rows, most frequent first."""
-    counts = Counter(d for d in map(_dyad, rows) if d)
-    return [{"speaker": s, "target": t, "label": lab, "count": n}
+    """(speaker, target, label, count, target_named) of one article's rows, most frequent first."""
+    counts: Counter = Counter()
+    named: Counter = Counter()
+    for row in rows:
+        d = _dyad(row)
+        if d:
+            counts[d] += 1
+            named[d] += row.get("target") is not None
+    return [{"speaker": s, "target": t, "label": lab, "count": n, "target_named": named[(s, t, lab)]}
             for (s, t, lab), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0][0], str(kv[0][1]), kv[0][2]))]
 
 
@@ -82,6 +89,7 @@ def aggregate(files: Sequence[str | Path], by: str | None = None, date_field: st
         raise DataError(f"--by {by!r}: choose one of {', '.join(PERIODS)}")
     dates = read_dates(metadata, date_field) if metadata else {}
     counts: Counter = Counter()
+    named: Counter = Counter()
     articles: dict[tuple, set] = {}
     example: dict[tuple, dict[str, Any]] = {}
     for f in files:
@@ -98,6 +106,7 @@ def aggregate(files: Sequence[str | Path], by: str | None = None, date_field: st
             period = period_of(date, by, f"{path} row {n} (article {row.get('article_id')})") if by else None
             k = (period, *d)
             counts[k] += 1
+            named[k] += row.get("target") is not None
             articles.setdefault(k, set()).add(row.get("article_id"))
             example.setdefault(k, {"article_id": row.get("article_id"), "text": row.get("text")})
         if not seen_actor_column:
@@ -106,7 +115,8 @@ def aggregate(files: Sequence[str | Path], by: str | None = None, date_field: st
     for k, n in sorted(counts.items(), key=lambda kv: (str(kv[0][0]), -kv[1], kv[0][1], str(kv[0][2]), kv[0][3])):
         period, s, t, lab = k
         item = {"period": period} if by else {}
-        item.update({"speaker": s, "target": t, "label": lab, "count": n, "articles": len(articles[k]),
+        item.update({"speaker": s, "target": t, "label": lab, "count": n, "target_named": named[k],
+                     "articles": len(articles[k]),
                      "example_article": example[k]["article_id"], "example": example[k]["text"]})
         out.append(item)
     return out
@@ -121,7 +131,7 @@ def write_dyads(items: list[dict[str, Any]], out: str | Path) -> Path:
     if out.suffix.lower() == ".csv":
         import csv
 
-        fields = list(items[0]) if items else ["speaker", "target", "label", "count", "articles"]
+        fields = list(items[0]) if items else ["speaker", "target", "label", "count", "target_named", "articles"]
         with tmp.open("w", newline="", encoding="utf-8") as fh:
             w = csv.DictWriter(fh, fieldnames=fields)
             w.writeheader()

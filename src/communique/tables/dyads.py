@@ -39,17 +39,20 @@ def stance_rows(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def dyad_table(scores: pd.DataFrame, labels: Sequence[str] = STANCE_LABELS) -> pd.DataFrame:
-    """One row per (speaker, target): sentences of each stance label, the total, the number of articles and
-    the most confident sentence as an example; most frequent first."""
+    """One row per (speaker, target): sentences of each stance label, the total, how many of them name the
+    target (the rest inferred it from the article), the number of articles and the most confident sentence
+    as an example; most frequent first."""
     s = stance_rows(scores)
     keys = ["speaker_actor", "target_actor"]
     if s.empty:
-        return pd.DataFrame(columns=[*keys, *labels, "total", "articles", "example"]).set_index(keys)
+        return pd.DataFrame(columns=[*keys, *labels, "total", "target_named", "articles", "example"]).set_index(keys)
     table = pd.crosstab([s["speaker_actor"], s["target_actor"]], pd.Categorical(s["label"], categories=list(labels)),
                         dropna=False)
     table = table[table.sum(axis=1) > 0]
     table.columns = list(labels)
     table["total"] = table.sum(axis=1)
+    named = s["target"].notna() if "target" in s else pd.Series(False, index=s.index)
+    table["target_named"] = named.groupby([s["speaker_actor"], s["target_actor"]]).sum().astype(int)
     table["articles"] = s.groupby(keys)["article_id"].nunique()
     best = s.sort_values("confidence", ascending=False).drop_duplicates(keys).set_index(keys)["text"]
     table["example"] = best
