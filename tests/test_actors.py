@@ -91,6 +91,14 @@ def test_a_role_with_nothing_named_before_it_takes_the_actor_its_story_names_mos
     story = StoryContext(table, ["Moscow massed troops near Kyiv on Monday.", "Russia denied any plan to invade.",
                                  "Blinken flew to Geneva.", "The Kremlin said talks would go on."])
     assert story.counts["Russia"] == 3 and story.counts["United States"] == 1
+    calls = []
+    real = table.find_all
+    table.find_all = lambda text: calls.append(text) or real(text)
+    res = ArticleResolver(table, story)
+    res.see("Moscow massed troops near Kyiv on Monday.", 0)
+    res.stance("Moscow massed troops near Kyiv on Monday.", 0, (0, 6), None)
+    assert calls == []  # the story has read its sentences once; resolving them reads none again
+    del table.find_all
     text = "The government will not be intimidated, the ministry said."
     alone = ArticleResolver(table)
     alone.see(text, 0)

@@ -139,15 +139,24 @@ class StoryContext:
 
     def __init__(self, table: ActorTable, texts: Iterable[str] = ()):
         self.table = table
+        self._hits: dict[str, list] = {}  # each sentence's table names, read once
         self.counts: Counter[str] = Counter()
         for text in texts:
             self.counts.update(self._sides(text))
 
+    def hits(self, text: str) -> list:
+        """The table's names in a sentence (``ActorTable.find_all``), remembered for the story's sentences."""
+        found = self._hits.get(text)
+        if found is None:
+            found = self._hits[text] = self.table.find_all(text)
+        return found
+
     def _sides(self, text: str) -> Counter[str]:
-        return Counter(a.side for _, _, a in self.table.find_all(text) if "; " not in a.side)
+        return Counter(a.side for _, _, a in self.hits(text) if "; " not in a.side)
 
     def without(self, text: str) -> StoryContext:
         out = StoryContext(self.table)
+        out._hits = self._hits
         out.counts = self.counts - self._sides(text)
         return out
 
@@ -177,7 +186,7 @@ class ArticleResolver:
 
     def see(self, text: str, offset: int) -> None:
         """Record the table's names in a sentence (call for every sentence, stance or not, in order)."""
-        for s, _, actor in self.table.find_all(text):
+        for s, _, actor in (self.story.hits(text) if self.story is not None else self.table.find_all(text)):
             self.candidates.append((offset + s, Resolved(text, actor.name, actor.side, actor.type, True)))
 
     def _resolve(self, mention: str, at: int, story: StoryContext | None, exclude: str | None = None) -> Resolved:
