@@ -520,3 +520,19 @@ def test_a_shared_encoder_is_refused_where_it_cannot_apply(model, message):
 
     with pytest.raises(ConfigError, match=re.escape(message)):
         config_from_dict({"model": model})
+
+
+def test_a_group_that_a_state_name_only_qualifies_is_a_role_not_the_state():
+    table = ActorTable.from_dict({"actors": {"Ukraine": {"type": "state", "aliases": ["Kyiv", "Ukrainian"]},
+                                             "Dockers' Union": {"type": "non-state"}}})
+    text = "The Dockers' Union struck in Kyiv on Monday. Ukraine's unions will not return to work, a leader said."
+    res = ArticleResolver(table)
+    res.see(text, 0)
+    at = text.index("Ukraine's unions")
+    spk, _ = res.stance(text, 0, (at, at + len("Ukraine's unions")), None)
+    assert spk.actor == "Dockers' Union"  # the union named before, not Ukraine, named nearer
+    for mention, side in (("Ukraine's unions", "Ukraine's unions"), ("Ukraine's government", "Ukraine"),
+                          ("Ukrainian diplomats", "Ukraine")):
+        alone = ArticleResolver(table)
+        alone.see("Kyiv said so. " + mention, 0)  # only a state named before: a union keeps its own text
+        assert alone.stance(mention, 14, (0, len(mention)), None)[0].actor == side, mention

@@ -94,6 +94,20 @@ def kind(mention: str) -> str | None:
     return None
 
 
+def state_qualified_group(table: ActorTable, mention: str, found: Resolved) -> bool:
+    """Whether a mention the table resolves to a state is a group outside the state that the state's name only
+    qualifies: "France's unions", "Senegal's main trade union federations", "Bangladeshi opposition parties".
+    Such a mention is a role: the union or party the story names, not the state."""
+    head = _HEAD_END.split(_clean(mention), maxsplit=1)[0]
+    if found.type != "state" or not any(_role(w.lower(), NON_STATE_ROLES) for w in _WORDS.findall(head)):
+        return False
+    hits = table.find_all(head)
+    if not hits or any(actor.type != "state" for _, _, actor in hits):
+        return False
+    rest = head[hits[-1][1]:]  # the words after the last name: what the name qualifies
+    return any(_role(w.lower(), NON_STATE_ROLES) for w in _WORDS.findall(rest))
+
+
 def pair_need(mention: str) -> str:
     """The kind of the actors a plural mention names: states for "the two governments", any for "both sides"."""
     low = [w.lower() for w in _WORDS.findall(_clean(mention))]
@@ -191,7 +205,10 @@ class ArticleResolver:
 
     def _resolve(self, mention: str, at: int, story: StoryContext | None, exclude: str | None = None) -> Resolved:
         found = self.table.resolve(mention)
-        need = None if found is not None and found.known else kind(mention)  # "the Sudanese army" names itself
+        qualified = found is not None and found.known and state_qualified_group(self.table, mention, found)
+        if qualified:  # "France's unions": a union, whichever the story names, never France itself
+            found = Resolved(mention, _clean(mention), _clean(mention), None, False)
+        need = "non-state" if qualified else None if found is not None and found.known else kind(mention)
         if need == "pair":  # the last N distinct single sides named before the mention
             n = PAIRS[_WORDS.findall(_clean(mention))[0].lower()]
             sides: list[str] = []
@@ -213,7 +230,7 @@ class ArticleResolver:
             told = story.best(mention, need, exclude=exclude) if story is not None else None
             if told is not None:  # nothing compatible before it: the actor the rest of the story names most
                 return told
-            if earlier:  # no compatible kind: the nearest named actor of any kind
+            if earlier and not qualified:  # no compatible kind: the nearest named actor of any kind
                 return earlier[-1]
         if found is not None and not found.known:  # "Ms. Su" after "Labor Secretary Julie Su": the same person
             last = _WORDS.findall(_clean(mention))[-1:] if _WORDS.findall(_clean(mention)) else []
