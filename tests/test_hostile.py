@@ -353,11 +353,11 @@ def _interrupt_after_first_chunk(monkeypatch):
 
     real, calls = sc.sentence_rows, []
 
-    def once(chunk, model, opts):
+    def once(chunk, model, opts, sentences=None):
         calls.append(1)
         if len(calls) > 1:
             raise KeyboardInterrupt()
-        return real(chunk, model, opts)
+        return real(chunk, model, opts, sentences)
 
     monkeypatch.setattr(sc, "sentence_rows", once)
 

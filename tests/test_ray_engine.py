@@ -11,7 +11,7 @@ from conftest import SENTENCES, tiny_config
 ray = pytest.importorskip("ray")
 pytest.importorskip("ray.data")
 
-from communique.errors import DataError
+from communique.errors import CommuniqueError, DataError
 from communique.ray_engine import score_ray
 from communique.score import score
 from communique.score_rows import ScoreOptions
@@ -95,6 +95,11 @@ def test_ray_rows_match_local_engine(ray_cluster, tfidf_run, tmp_path):
     assert {p.suffix for p in out.iterdir()} == {".parquet"}
     local_rows = read_scores(tmp_path / "local.jsonl")
     assert _sorted_rows(read_scores(out)) == _sorted_rows(local_rows[local_rows["source"].str.startswith(f"{parquet}:")])
+
+
+def test_ray_refuses_the_local_engines_workers(tfidf_run, tmp_path):
+    with pytest.raises(CommuniqueError, match="--workers is an option of the local engine"):
+        score_ray(["x.jsonl"], tfidf_run, str(tmp_path / "s.jsonl"), ScoreOptions(workers=2), actors=1)
 
 
 def test_ray_stops_on_malformed_record(ray_cluster, tfidf_run, tmp_path):

@@ -160,6 +160,59 @@ def test_bad_options(run, tmp_path):
         score([str(tmp_path / "missing.jsonl")], run, tmp_path / "s.jsonl", progress=False)
 
 
+def test_bad_workers_are_refused(run, tmp_path):
+    with pytest.raises(CommuniqueError, match="--workers -1"):
+        score(["x"], run, tmp_path / "s.jsonl", ScoreOptions(workers=-1), progress=False)
+
+
+def test_segmentation_workers_change_no_byte_of_the_output(run, tmp_path):
+    """Rows, errors and summary are the same with segmentation in 0, 1 or 3 worker processes."""
+    arts = [{"id": f"w{i}", "text": p.read_text(encoding="utf-8"), "n": i}
+            for i, p in enumerate(sorted((ROOT / "data/articles").glob("*.txt")))]
+    lines = [json.dumps(a) for a in arts * 3]
+    lines.insert(7, "{broken")
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    outputs = []
+    for workers in (0, 1, 3):
+        out = tmp_path / f"w{workers}" / "s.jsonl"
+        stats = score([str(src)], run, out, ScoreOptions(workers=workers, chunk_articles=5, on_error="skip"),
+                      summary=out.with_name("sum.jsonl"), progress=False)
+        assert stats["articles"] == len(arts) * 3 and stats["skipped_records"] == 1
+        outputs.append([out.read_bytes(), out.with_name("s.jsonl.errors.jsonl").read_bytes(),
+                        out.with_name("sum.jsonl").read_bytes()])
+    assert outputs[0] == outputs[1] == outputs[2]
+
+
+def test_a_write_error_stops_the_job_and_keeps_what_was_checkpointed(run, tmp_path, monkeypatch):
+    import importlib
+
+    sc = importlib.import_module("communique.score")  # the package exports a function of the same name
+    real, calls = sc._Appender.write, []
+
+    def full_disk(self, lines):
+        if lines and self.path.name.endswith(".partial.jsonl"):
+            calls.append(1)
+            if len(calls) > 2:
+                raise OSError(28, "No space left on device")
+        return real(self, lines)
+
+    monkeypatch.setattr(sc._Appender, "write", full_disk)
+    src = jsonl(tmp_path / "in.jsonl", [{"id": f"d{i}", "text": ARTICLES[i % 2]["text"]} for i in range(40)])
+    out = tmp_path / "s.jsonl"
+    opts = ScoreOptions(chunk_articles=4, checkpoint_seconds=0.0, workers=1)
+    with pytest.raises(OSError, match="No space left"):
+        score([str(src)], run, out, opts, progress=False)
+    saved = json.loads(out.with_name("s.jsonl.checkpoint.json").read_text())
+    assert saved["articles_done"] == 8  # the two chunks written before the error
+    monkeypatch.undo()
+    stats = score([str(src)], run, out, opts, progress=False)
+    assert stats["resumed_from"] == 8
+    ref = tmp_path / "ref.jsonl"
+    score([str(src)], run, ref, ScoreOptions(chunk_articles=4), progress=False)
+    assert out.read_bytes() == ref.read_bytes()
+
+
 def test_stdin_input(run, tmp_path):
     src = "".join(json.dumps(a) + "\n" for a in ARTICLES[:2])
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}

@@ -78,7 +78,7 @@ def cmd_score(a: argparse.Namespace) -> None:
     opts = ScoreOptions(id_field=a.id_field, text_field=a.text_field, min_confidence=a.min_confidence,
                         on_error=a.on_error, chunk_articles=a.chunk, force=a.force,
                         checkpoint_seconds=a.checkpoint_seconds, precision=a.precision,
-                        batch_size=a.batch_size, runtime=a.runtime)
+                        batch_size=a.batch_size, runtime=a.runtime, workers=a.workers)
     if a.threads:
         import torch
 
@@ -246,6 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--checkpoint-seconds", type=float, default=5.0,
                     help="save progress at most this often, in seconds (default 5; a kill redoes at most this much)")
     sc.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
+    sc.add_argument("--workers", type=int, default=None,
+                    help="processes that segment articles while the model scores (0: segment in the scoring "
+                         "process; default: see bench/README.md, 'Scoring throughput')")
     add_inference_options(sc, precision="auto", runtime="torch", batch_size=64)
     sc.add_argument("--force", action="store_true", help="overwrite the output and forget any checkpoint")
     sc.add_argument("--engine", choices=("local", "ray"), default="local",

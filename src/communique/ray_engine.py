@@ -213,6 +213,9 @@ def score_ray(inputs: Sequence[str], run_dir: str | Path, out: str, opts: ScoreO
     if fmt not in SHARD_FORMATS:
         raise CommuniqueError(f"{out}: the Ray engine writes a directory of shards; name it *.jsonl or *.parquet")
     check_options(opts)
+    if opts.workers is not None:
+        raise CommuniqueError("--workers is an option of the local engine: the Ray engine segments in its "
+                              "scoring actors (--ray-actors)")
     run_dir = str(RunDir(Path(run_dir).resolve()).require_finished().path)
     from .models import load_model
 

@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -40,6 +41,7 @@ from .rundir import RunDir, write_json
 from .safety import OutputLock, check_distinct, check_output_path
 from .score_rows import (ScoreOptions, add_counts, apply_inference_options, check_options, count_rows, error_line,
                          job_stats, jsonl_line, new_counts, sentence_rows)
+from .segment_workers import default_workers, segmented
 from .scores_file import OUTPUT_FORMATS, write_converted, write_summary
 
 log = logging.getLogger(__name__)
@@ -161,6 +163,8 @@ def score(inputs: Sequence[str], run_dir: str | Path | StanceModel, out: str | P
     if out.suffix.lower() not in OUTPUT_FORMATS:
         raise CommuniqueError(f"{out}: unsupported output format {out.suffix!r}; use {', '.join(OUTPUT_FORMATS)}")
     check_options(opts)
+    if opts.workers is None:
+        opts = dataclasses.replace(opts, workers=default_workers())
     paths = _paths(out)
     check_output_path(out)
     if summary:
@@ -246,44 +250,40 @@ def _score_articles(inputs: Sequence[str], model: StanceModel, paths: dict[str, 
                     state: dict[str, Any], progress: bool, start: float) -> int:
     """Score every article not yet done, chunk by chunk; return the new sentences.
 
-    Rows are appended after every chunk; every ``opts.checkpoint_seconds`` (and at the end) both
-    files are fsynced and the checkpoint records how many articles are done and the files' lengths.
-    A rerun truncates the files to those lengths, so a kill at any instant loses nothing it cannot redo.
+    Three stages run at once: segmentation of the next chunks in worker processes
+    (:mod:`communique.segment_workers`, ``opts.workers``), the model on this chunk in this thread, and
+    a writer thread (:class:`_Writer`) that appends the rows of the chunks before it and checkpoints
+    by time. Rows reach the files in input order, whatever the number of workers.
     """
     skipped: list[SkippedRecord] = []
     articles = iter_articles(inputs, opts.id_field, opts.text_field, opts.on_error, skipped.append)
-    counts = state["counts"]
-    partial, errors = _Appender(paths["partial"]), _Appender(paths["errors"])
 
-    def checkpoint() -> None:
-        state["partial_bytes"] = partial.sync() or state["partial_bytes"]
-        state["errors_bytes"] = errors.sync() or state["errors_bytes"]
-        write_json(paths["checkpoint"], state)
+    def chunks() -> Iterator[tuple[list[Article], list[SkippedRecord]]]:
+        """Chunks not yet done, each with the records skipped while reading it."""
+        to_skip = state["articles_done"]
+        for chunk in _chunks(articles, opts.chunk_articles):
+            bad = skipped[:]
+            skipped.clear()
+            if to_skip >= len(chunk):  # already scored before the interruption (its skipped records too)
+                to_skip -= len(chunk)
+                continue
+            yield chunk[to_skip:], bad
+            to_skip = 0
+
+    def texts(item: tuple[list[Article], list[SkippedRecord]]) -> list[str | None]:
+        return [art.text if art.status == "ok" else None for art in item[0]]
 
     from tqdm import tqdm
 
     bar = tqdm(desc="scoring", unit=" articles", disable=not progress, initial=0)
-    to_skip = state["articles_done"]
+    writer = _Writer(paths, state, opts.checkpoint_seconds)
     new_articles = new_sentences = 0
-    trim, trimmed_at, saved_at = _malloc_trim(), time.monotonic(), time.monotonic()
+    trim, trimmed_at = _malloc_trim(), time.monotonic()
     try:
-        for chunk in _chunks(articles, opts.chunk_articles):
-            if to_skip >= len(chunk):  # already scored before the interruption
-                to_skip -= len(chunk)
-                skipped.clear()
-                continue
-            chunk, to_skip = chunk[to_skip:], 0
-            rows = sentence_rows(chunk, model, opts)
-            partial.write([jsonl_line(r) for r in rows])
-            errors.write([error_line(r) for r in skipped])
+        for (chunk, bad), sentences in segmented(chunks(), texts, opts.segmenter, opts.workers):
+            rows = sentence_rows(chunk, model, opts, sentences)
             part = count_rows(rows)
-            part["skipped_records"] = len(skipped)
-            add_counts(counts, part)
-            skipped.clear()
-            state["articles_done"] += len(chunk)
-            if time.monotonic() - saved_at >= opts.checkpoint_seconds:
-                checkpoint()
-                saved_at = time.monotonic()
+            writer.put(rows, bad, part, len(chunk))
             if time.monotonic() - trimmed_at > 2.0:  # at most every 2 s: per fast chunk it would cost ~4%
                 trim(0)
                 trimmed_at = time.monotonic()
@@ -292,14 +292,99 @@ def _score_articles(inputs: Sequence[str], model: StanceModel, paths: dict[str, 
             elapsed = max(time.time() - start, 1e-9)
             bar.update(len(chunk))
             bar.set_postfix_str(f"{new_articles / elapsed:.1f} art/s, {new_sentences / elapsed:.0f} sent/s")
-        errors.write([error_line(r) for r in skipped])  # after the last article
-        counts["skipped_records"] += len(skipped)
-        checkpoint()
+        writer.put([], skipped[:], new_counts(), 0)  # records skipped after the last article
+        writer.finish()
     except DataError:
-        checkpoint()  # a stop on a malformed record keeps every chunk before it: a rerun with skip goes on from there
+        writer.finish()  # a stop on a malformed record keeps every chunk before it: a rerun with skip goes on from there
         raise
     finally:
         bar.close()
-        partial.close()
-        errors.close()
+        writer.close()
     return new_sentences
+
+
+class _Writer:
+    """A thread that appends rows and skipped records, counts them and checkpoints by time.
+
+    At most ``QUEUE`` chunks wait for it, so a slow disk holds the model back instead of filling
+    memory. It alone changes ``state`` (articles done, counts, file lengths) until :meth:`finish`,
+    which writes everything queued and a last checkpoint. An error in the thread (a full disk) is
+    raised in the caller at its next :meth:`put` or at :meth:`finish`.
+    """
+
+    QUEUE = 4
+
+    def __init__(self, paths: dict[str, Path], state: dict[str, Any], every: float):
+        import queue
+        import threading
+
+        self.paths, self.state, self.every = paths, state, every
+        self.partial, self.errors = _Appender(paths["partial"]), _Appender(paths["errors"])
+        self.queue: queue.Queue = queue.Queue(maxsize=self.QUEUE)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="communique-writer", daemon=True)
+        self.thread.start()
+
+    def put(self, rows: list[dict[str, Any]], skipped: list[SkippedRecord], part: dict[str, Any],
+            articles: int) -> None:
+        self._put((rows, skipped, part, articles))
+
+    def _put(self, item) -> None:
+        import queue
+
+        while True:
+            if self.error is not None:
+                raise self.error
+            try:
+                self.queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _run(self) -> None:
+        saved_at = time.monotonic()
+        try:
+            while (item := self.queue.get()) is not None:
+                rows, skipped, part, articles = item
+                self.partial.write([jsonl_line(r) for r in rows])
+                self.errors.write([error_line(r) for r in skipped])
+                part["skipped_records"] = len(skipped)
+                add_counts(self.state["counts"], part)
+                self.state["articles_done"] += articles
+                if time.monotonic() - saved_at >= self.every:
+                    self.checkpoint()
+                    saved_at = time.monotonic()
+        except BaseException as exc:  # noqa: BLE001 - raised again in the caller
+            self.error = exc
+
+    def checkpoint(self) -> None:
+        """Flush and fsync both files, then record how far they hold."""
+        self.state["partial_bytes"] = self.partial.sync() or self.state["partial_bytes"]
+        self.state["errors_bytes"] = self.errors.sync() or self.state["errors_bytes"]
+        write_json(self.paths["checkpoint"], self.state)
+
+    def finish(self) -> None:
+        """Write everything queued, stop the thread, and checkpoint."""
+        if self.thread.is_alive():
+            self._put(None)
+            self.thread.join()
+        if self.error is not None:
+            raise self.error
+        self.checkpoint()
+
+    def close(self) -> None:
+        """Stop the thread without waiting for the queue (after an error) and close the files."""
+        if self.thread.is_alive():
+            self.error = self.error or CommuniqueError("scoring stopped")
+            while self.thread.is_alive():  # make room for the stop signal, dropping unwritten chunks
+                try:
+                    self.queue.get_nowait()
+                except Exception:  # noqa: BLE001 - queue.Empty
+                    pass
+                try:
+                    self.queue.put_nowait(None)
+                except Exception:  # noqa: BLE001 - queue.Full
+                    pass
+                self.thread.join(timeout=0.1)
+        self.partial.close()
+        self.errors.close()

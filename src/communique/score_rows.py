@@ -21,7 +21,8 @@ from .articles import Article, SkippedRecord
 from .errors import CommuniqueError
 from .labels import FALLBACK_LABEL, LABELS
 from .models import StanceModel, check_inference, set_inference
-from .segment import DEFAULT_BACKEND, LONGEST, PIECE, segment
+from .segment import DEFAULT_BACKEND, LONGEST, PIECE, Sentence
+from .segment_workers import segment_texts
 
 
 @dataclass
@@ -32,6 +33,7 @@ class ScoreOptions:
     on_error: str = "stop"  # stop | skip (malformed input records go to OUT.errors.jsonl)
     chunk_articles: int = 64  # articles per checkpoint; larger chunks sort better, lose more on a kill
     segmenter: str = DEFAULT_BACKEND
+    workers: int | None = None  # segmentation processes beside the model; None: default_workers(), 0: none
     precision: str = "auto"  # auto (bf16 where the CPU/GPU has it) | bf16 | fp32, for transformer models
     batch_size: int = 64  # sentences per forward pass (sorted by length, padded per batch)
     runtime: str = "torch"  # torch | onnx | onnx-int8, for transformer models (see bench/README.md)
@@ -47,6 +49,9 @@ def check_options(opts: ScoreOptions) -> None:
         raise CommuniqueError(f"--min-confidence {opts.min_confidence}: must be between 0 and 1")
     if opts.chunk_articles < 1:
         raise CommuniqueError("--chunk must be at least 1")
+    if opts.workers is not None and (isinstance(opts.workers, bool) or not isinstance(opts.workers, int)
+                                     or opts.workers < 0):
+        raise CommuniqueError(f"--workers {opts.workers!r}: must be 0 (segment in the scoring process) or more")
     check_inference(opts.precision, opts.runtime, opts.batch_size)
 
 
@@ -65,12 +70,18 @@ def carried_columns(meta: dict[str, Any]) -> dict[str, Any]:
     return {f"input_{k}" if k in OUTPUT_COLUMNS else k: v for k, v in meta.items()}
 
 
-def sentence_rows(chunk: list[Article], model: StanceModel, opts: ScoreOptions) -> list[dict[str, Any]]:
-    """Segment and classify a chunk of articles; return output rows in article order."""
+def sentence_rows(chunk: list[Article], model: StanceModel, opts: ScoreOptions,
+                  sentences: list[list[Sentence]] | None = None) -> list[dict[str, Any]]:
+    """Classify a chunk of articles; return output rows in article order.
+
+    ``sentences`` holds each article's sentences where they were segmented already (in worker
+    processes, see :mod:`communique.segment_workers`); without it, the articles are segmented here.
+    """
+    if sentences is None:
+        sentences = segment_texts([art.text if art.status == "ok" else None for art in chunk], opts.segmenter)
     plan: list[tuple[Article, list]] = []
     texts: list[str] = []
-    for art in chunk:
-        sents = segment(art.text, backend=opts.segmenter) if art.status == "ok" else []
+    for art, sents in zip(chunk, sentences):
         if art.status == "ok" and not sents:
             art.status, art.reason = "empty", "no sentences found"
         plan.append((art, sents))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -158,3 +159,33 @@ def segment(text: str, backend: str = DEFAULT_BACKEND) -> list[Sentence]:
             elif e > s:
                 out.append(Sentence(s, e, text[s:e], furniture=not prose))
     return out
+
+
+def serve(backend: str, stdin=None, stdout=None) -> None:
+    """Segment requests from ``stdin`` until it closes: the loop of one segmentation worker.
+
+    Each request is one JSON line, a list of texts (``null`` for an article that is not segmented);
+    each reply is one JSON line, a list of the same length whose items are ``[start, end, furniture,
+    cut]`` lists (or ``null``), or ``{"error": ...}``. See :mod:`communique.segment_workers`.
+    """
+    import json
+    import traceback
+
+    stdin = stdin or sys.stdin.buffer
+    stdout = stdout or sys.stdout.buffer
+    for line in stdin:
+        try:
+            texts = json.loads(line)
+            reply: object = [None if t is None else [[s.start, s.end, s.furniture, s.cut] for s in segment(t, backend)]
+                             for t in texts]
+        except Exception:  # noqa: BLE001 - the parent raises it, with this traceback
+            reply = {"error": traceback.format_exc()}
+        stdout.write(json.dumps(reply).encode("ascii") + b"\n")
+        stdout.flush()
+
+
+if __name__ == "__main__":  # run as a file (python -P segment.py BACKEND), without importing the package
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; EOF ends the loop
+    serve(sys.argv[1])
