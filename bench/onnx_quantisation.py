@@ -36,7 +36,24 @@ SETTINGS = {
     "7-bit, per tensor, MatMul only": dict(per_channel=False, reduce_range=True, op_types_to_quantize=["MatMul"]),
     "7-bit, per channel, MatMul only (default)": dict(per_channel=True, reduce_range=True,
                                                       op_types_to_quantize=["MatMul"]),
+    # the same, with some layers' MatMuls left in fp32 (node lists filled in from the graph, see layer_nodes)
+    "7-bit, per channel, MatMul only, last layer fp32": dict(per_channel=True, reduce_range=True,
+                                                            op_types_to_quantize=["MatMul"], exclude=("last",)),
+    "7-bit, ..., first and last layers fp32": dict(per_channel=True, reduce_range=True,
+                                                   op_types_to_quantize=["MatMul"], exclude=("first", "last")),
 }
+
+
+def layer_nodes(path: Path, which: str) -> list[str]:
+    """Names of the MatMul nodes of the first encoder layer, or of the last one (the [CLS]-only layer,
+    outside the trunk of cls_forward's module)."""
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    names = [n.name for n in graph.node if n.op_type == "MatMul"]
+    if which == "first":
+        return [n for n in names if n.startswith("/trunk/encoder/layer.0/")]
+    return [n for n in names if not n.startswith("/trunk/")]
 
 
 def forward_all(path: Path, batches, n: int, threads: int) -> tuple[float, np.ndarray]:
@@ -80,7 +97,9 @@ def main():
     tmp = Path(tempfile.mkdtemp())
     for i, (name, kwargs) in enumerate(SETTINGS.items()):
         q = tmp / f"q{i}.onnx"
-        quantize_dynamic(str(fp32), str(q), weight_type=QuantType.QInt8, **kwargs)
+        kwargs = dict(kwargs)
+        exclude = [node for which in kwargs.pop("exclude", ()) for node in layer_nodes(fp32, which)]
+        quantize_dynamic(str(fp32), str(q), weight_type=QuantType.QInt8, nodes_to_exclude=exclude, **kwargs)
         t, logits = forward_all(q, batches, len(sents), a.threads)
         agree = float((logits.argmax(1) == ref.argmax(1)).mean())
         print(f"{name:<44}{t:>9.2f}{t_ref / t:>8.2f}{agree:>11.4f}{np.abs(logits - ref).max():>14.3f}", flush=True)

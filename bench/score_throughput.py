@@ -46,7 +46,7 @@ import torch
 
 from common import make_articles
 
-from communique import score_rows
+from communique import segment_workers
 from communique.actors import Actors
 from communique.models import cls_forward
 from communique.models.encoders import cpu_supports_bf16
@@ -60,7 +60,7 @@ WITH_ACTORS = False  # --with-actors: keep a run's speaker/target tagger (the pi
 
 
 def ours(src: Path, model: str, out: Path, precision: str, runtime: str = "torch",
-         cls_only: bool = True) -> tuple[float, list[str], list[str]]:
+         cls_only: bool = True, workers: int | None = None) -> tuple[float, list[str], list[str]]:
     real, real_load = cls_forward.supports, scoring.load_model
     cls_forward.supports = real if cls_only else (lambda m: False)  # False: the full forward, as before
 
@@ -72,7 +72,7 @@ def ours(src: Path, model: str, out: Path, precision: str, runtime: str = "torch
     scoring.load_model = load
     try:
         t = time.perf_counter()
-        score([str(src)], model, out, ScoreOptions(precision=precision, runtime=runtime, force=True),
+        score([str(src)], model, out, ScoreOptions(precision=precision, runtime=runtime, force=True, workers=workers),
               progress=False)
         dt = time.perf_counter() - t
     finally:
@@ -85,7 +85,7 @@ def ours(src: Path, model: str, out: Path, precision: str, runtime: str = "torch
 def stage_clock():
     """Time the stages of a scoring job by wrapping the functions that do them; yields the totals."""
     spent: dict[str, float] = defaultdict(float)
-    saved = {"load_model": scoring.load_model, "iter_articles": scoring.iter_articles, "segment": score_rows.segment,
+    saved = {"load_model": scoring.load_model, "iter_articles": scoring.iter_articles, "segment": segment_workers.segment,
              "encode_batches": TransformerModel.encode_batches, "logits": TransformerModel.logits,
              "annotate": Actors.annotate}
 
@@ -114,26 +114,26 @@ def stage_clock():
 
     scoring.load_model = timed("model load", saved["load_model"])
     scoring.iter_articles = timed_iter("read", saved["iter_articles"])
-    score_rows.segment = timed("segment", saved["segment"])
+    segment_workers.segment = timed("segment", saved["segment"])
     TransformerModel.encode_batches = timed_iter("tokenise and pad", saved["encode_batches"])
     TransformerModel.logits = timed("tokenise, pad and forward", saved["logits"])
     Actors.annotate = timed("speaker/target columns (tagger and resolution)", saved["annotate"])
     try:
         yield spent
     finally:
-        scoring.load_model, scoring.iter_articles, score_rows.segment = (
+        scoring.load_model, scoring.iter_articles, segment_workers.segment = (
             saved["load_model"], saved["iter_articles"], saved["segment"])
         TransformerModel.encode_batches, TransformerModel.logits = saved["encode_batches"], saved["logits"]
         Actors.annotate = saved["annotate"]
 
 
 def print_stages(src: Path, model: str, out: Path, precision: str) -> None:
-    with stage_clock() as spent:
-        total = ours(src, model, out, precision)[0]
+    with stage_clock() as spent:  # segmentation in this process, where it can be timed
+        total = ours(src, model, out, precision, workers=0)[0]
     forward = spent.pop("tokenise, pad and forward") - spent["tokenise and pad"]
     spent["forward (and copies to the device)"] = forward
     spent["rest: rows, writing, checkpoints"] = total - sum(spent.values())
-    print(f"\nwhere the time goes (one run, torch, precision {precision}, {total:.2f} s in all):")
+    print(f"\nwhere the time goes (one run, torch, precision {precision}, --workers 0, {total:.2f} s in all):")
     for name, sec in spent.items():
         print(f"  {name:<50}{sec:>8.2f} s{100 * sec / total:>7.1f}%")
 
@@ -166,7 +166,8 @@ def main():
     wanted = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16") if f in flags]
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus ({' '.join(wanted)}), "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads, native bf16: {cpu_supports_bf16()}")
-    print(f"device: {torch.cuda.get_device_name(0) if gpu else 'CPU'}")
+    print(f"device: {torch.cuda.get_device_name(0) if gpu else 'CPU'}; segmentation workers by default: "
+          f"{segment_workers.default_workers()}")
     print(f"model: {a.model}{' with its actor tagger' if a.with_actors else ' (stance only)'}; "
           f"{n} sentences in {(n + 7) // 8} articles")
 
@@ -174,11 +175,16 @@ def main():
     pipe = pipeline("text-classification", model=str(Path(a.model) / "model"), device=0 if gpu else -1)
     pipe(["warm up"] * 4, batch_size=32, truncation=True, max_length=128)
     ours(tmp / "articles.jsonl", a.model, tmp / "warm.jsonl", "fp32")
-    variants = {"torch, fp32, full last layer": ("fp32", "torch", False),
-                "torch, precision auto": ("auto", "torch", True), "torch, fp32": ("fp32", "torch", True)}
+    auto = segment_workers.default_workers()
+    variants = {"torch, fp32, full last layer": ("fp32", "torch", False, None),
+                "torch, precision auto": ("auto", "torch", True, None), "torch, fp32": ("fp32", "torch", True, None),
+                "torch, fp32, --workers 0": ("fp32", "torch", True, 0)}
+    if auto != 1:
+        variants["torch, fp32, --workers 1"] = ("fp32", "torch", True, 1)
     if not gpu:  # ONNX Runtime here is the CPU build
-        variants |= {"onnx runtime, fp32": ("fp32", "onnx", True),
-                     "onnx runtime, int8 weights": ("fp32", "onnx-int8", True)}
+        variants |= {"onnx runtime, fp32": ("fp32", "onnx", True, None),
+                     "onnx runtime, int8 weights": ("fp32", "onnx-int8", True, None),
+                     "onnx runtime, int8 weights, --workers 0": ("fp32", "onnx-int8", True, 0)}
         for runtime in ("onnx", "onnx-int8"):  # export once, outside the timing (cached in the run dir)
             ours(tmp / "articles.jsonl", a.model, tmp / "warm.jsonl", "fp32", runtime)
     pipe_batches = (32, 256) if gpu else (32,)
@@ -186,8 +192,8 @@ def main():
     results: dict[str, tuple[float, list[str], list[str]]] = {}
     best_pipe = {b: float("inf") for b in pipe_batches}
     for _ in range(a.repeat):  # interleaved, so drift on a shared machine hits every engine alike
-        for name, (precision, runtime, cls_only) in variants.items():
-            r = ours(tmp / "articles.jsonl", a.model, tmp / "out.jsonl", precision, runtime, cls_only)
+        for name, (precision, runtime, cls_only, workers) in variants.items():
+            r = ours(tmp / "articles.jsonl", a.model, tmp / "out.jsonl", precision, runtime, cls_only, workers)
             if name not in results or r[0] < results[name][0]:
                 results[name] = r
         texts = results["torch, fp32"][1]

@@ -218,10 +218,14 @@ class TransformerModel(StanceModel):
         dev = next(self.model_.parameters()).device
         bf16 = use_bf16(self.precision)
         net = self._inference_net()
+        cuda = dev.type == "cuda"
+        done = []  # on a GPU the logits stay there until every batch is queued: one wait, not one per batch
         with torch.inference_mode(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
             for idx, feats in self.encode_batches(texts):
-                feats = {k: v.to(dev) for k, v in feats.items()}
-                out[idx] = net(**feats).float().cpu().numpy()
+                feats = {k: v.pin_memory().to(dev, non_blocking=True) if cuda else v.to(dev) for k, v in feats.items()}
+                done.append((idx, net(**feats).float()))
+        for idx, logits in done:
+            out[idx] = logits.cpu().numpy()
         return out
 
     def _inference_net(self):
