@@ -15,7 +15,7 @@ with os.wait4:
 Prints input size, articles, sentences, seconds and peak RSS. Asserts nothing.
 
 Usage: .venv/bin/python bench/memory.py [--reader-mb 1024] [--score-mb 1 4 16] [--model runs/tfidf]
-       [--watch-mb 1024 --watch-seconds 900 --every 30]
+       [--watch-mb 1024 --watch-seconds 900 --every 30] [--workers N]
 """
 
 from __future__ import annotations
@@ -109,7 +109,9 @@ def main():
     ap.add_argument("--watch-mb", type=float, default=0, help="input size of the sampled run (0 = none)")
     ap.add_argument("--watch-seconds", type=float, default=900)
     ap.add_argument("--every", type=float, default=30)
+    ap.add_argument("--workers", type=int, help="pass --workers N to communique score (default: its own)")
     a = ap.parse_args()
+    extra = ["--workers", str(a.workers)] if a.workers is not None else []
     sents = corpus_sentences(("train", "dev", "test"))
     tmp = Path(tempfile.mkdtemp())
     print(f"{'job':<34}{'input MB':>9}{'articles':>10}{'sentences':>11}{'seconds':>9}{'peak RSS MB':>13}")
@@ -127,7 +129,7 @@ def main():
         n = write_jsonl(src, mb, sents, seed=int(mb))
         out = tmp / f"out{mb}.jsonl"
         dt, rss, stdout = run_measured([str(exe), "score", str(src), "--model", a.model, "--out", str(out),
-                                        "--force"])
+                                        "--force", *extra])
         rows = sum(1 for _ in out.open(encoding="utf-8"))
         print(f"{'communique score (' + Path(a.model).name + ')':<34}{src.stat().st_size / 2**20:>9.1f}{n:>10}"
               f"{rows:>11}{dt:>9.1f}{rss:>13.0f}", flush=True)
@@ -138,7 +140,7 @@ def main():
         n = write_jsonl(src, a.watch_mb, sents, seed=7)
         print(f"\ncommunique score ({Path(a.model).name}) on {src.stat().st_size / 2**20:.0f} MB, {n} articles, "
               f"sampled every {a.every:.0f} s for at most {a.watch_seconds:.0f} s", flush=True)
-        watch([str(exe), "score", str(src), "--model", a.model, "--out", str(out), "--force"], out,
+        watch([str(exe), "score", str(src), "--model", a.model, "--out", str(out), "--force", *extra], out,
               a.watch_seconds, a.every)
     shutil.rmtree(tmp, ignore_errors=True)  # a stopped job leaves its output, checkpoint and lock here
 

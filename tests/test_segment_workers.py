@@ -4,14 +4,14 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from communique.errors import DataError
 from communique.segment import segment
 from communique.segment_workers import segment_texts, segmented
-
-from conftest import ROOT
 
 ARTICLES = sorted((ROOT / "data/articles").glob("*.txt"))
 
@@ -72,7 +72,7 @@ def test_workers_exit_when_the_parent_is_killed():
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     seen = set(proc.stdout.readline().split())
     workers = [int(p) for p in seen - before - {str(proc.pid)}
-               if "segment.py" in open(f"/proc/{p}/cmdline").read().replace("\0", " ")]
+               if "segment.py" in Path(f"/proc/{p}/cmdline").read_text().replace("\0", " ")]
     assert len(workers) == 2
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -86,7 +86,7 @@ def test_the_worker_protocol_round_trips_offsets():
     text = "GENEVA (Wire) — Mr. Lavrov spoke.\nHe left.\n\nBy A Reporter"
     res = subprocess.run([sys.executable, "-P", str(ROOT / "src/communique/segment.py"), "syntok"],
                          input=json.dumps([text, None]) + "\n", capture_output=True, text=True, check=True)
-    reply = json.loads(res.stdout)
+    reply = json.loads(res.stdout)["sentences"]
     assert reply[1] is None
     assert [text[s:e] for s, e, _, _ in reply[0]] == [s.text for s in segment(text)]
     assert [f for _, _, f, _ in reply[0]] == [s.furniture for s in segment(text)]

@@ -24,11 +24,14 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import logging
 import os
+import queue
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -41,8 +44,8 @@ from .rundir import RunDir, write_json
 from .safety import OutputLock, check_distinct, check_output_path
 from .score_rows import (ScoreOptions, add_counts, apply_inference_options, check_options, count_rows, error_line,
                          job_stats, jsonl_line, new_counts, sentence_rows)
-from .segment_workers import default_workers, segmented
 from .scores_file import OUTPUT_FORMATS, write_converted, write_summary
+from .segment_workers import default_workers, segmented
 
 log = logging.getLogger(__name__)
 
@@ -315,9 +318,6 @@ class _Writer:
     QUEUE = 4
 
     def __init__(self, paths: dict[str, Path], state: dict[str, Any], every: float):
-        import queue
-        import threading
-
         self.paths, self.state, self.every = paths, state, every
         self.partial, self.errors = _Appender(paths["partial"]), _Appender(paths["errors"])
         self.queue: queue.Queue = queue.Queue(maxsize=self.QUEUE)
@@ -330,8 +330,6 @@ class _Writer:
         self._put((rows, skipped, part, articles))
 
     def _put(self, item) -> None:
-        import queue
-
         while True:
             if self.error is not None:
                 raise self.error
@@ -377,14 +375,10 @@ class _Writer:
         if self.thread.is_alive():
             self.error = self.error or CommuniqueError("scoring stopped")
             while self.thread.is_alive():  # make room for the stop signal, dropping unwritten chunks
-                try:
+                with contextlib.suppress(queue.Empty):
                     self.queue.get_nowait()
-                except Exception:  # noqa: BLE001 - queue.Empty
-                    pass
-                try:
+                with contextlib.suppress(queue.Full):
                     self.queue.put_nowait(None)
-                except Exception:  # noqa: BLE001 - queue.Full
-                    pass
                 self.thread.join(timeout=0.1)
         self.partial.close()
         self.errors.close()

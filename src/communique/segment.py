@@ -165,8 +165,8 @@ def serve(backend: str, stdin=None, stdout=None) -> None:
     """Segment requests from ``stdin`` until it closes: the loop of one segmentation worker.
 
     Each request is one JSON line, a list of texts (``null`` for an article that is not segmented);
-    each reply is one JSON line, a list of the same length whose items are ``[start, end, furniture,
-    cut]`` lists (or ``null``), or ``{"error": ...}``. See :mod:`communique.segment_workers`.
+    each reply is one JSON line, ``{"sentences": [...]}`` with one item per text, a list of ``[start,
+    end, furniture, cut]`` (or ``null``), or ``{"error": ...}``. See :mod:`communique.segment_workers`.
     """
     import json
     import traceback
@@ -176,8 +176,8 @@ def serve(backend: str, stdin=None, stdout=None) -> None:
     for line in stdin:
         try:
             texts = json.loads(line)
-            reply: object = [None if t is None else [[s.start, s.end, s.furniture, s.cut] for s in segment(t, backend)]
-                             for t in texts]
+            reply = {"sentences": [None if t is None else [[s.start, s.end, s.furniture, s.cut]
+                                                           for s in segment(t, backend)] for t in texts]}
         except Exception:  # noqa: BLE001 - the parent raises it, with this traceback
             reply = {"error": traceback.format_exc()}
         stdout.write(json.dumps(reply).encode("ascii") + b"\n")

@@ -59,10 +59,10 @@ class _Worker:
             raise CommuniqueError(f"a segmentation worker (PID {self.proc.pid}) ended without replying "
                                   f"(exit status {self.proc.poll()}); run again with --workers 0 to segment in one process")
         reply = json.loads(line)
-        if isinstance(reply, dict):
+        if "error" in reply:
             raise RuntimeError(f"segmentation worker failed:\n{reply['error']}")
         return [[Sentence(s, e, text[s:e], furniture, cut) for s, e, furniture, cut in spans] if text is not None else []
-                for text, spans in zip(texts, reply)]
+                for text, spans in zip(texts, reply["sentences"])]
 
     def close(self) -> None:
         for f in (self.proc.stdin, self.proc.stdout):
