@@ -194,3 +194,19 @@ def test_data_card_is_up_to_date(tmp_path):
     mod.main(tmp_path / "README.md")
     assert (tmp_path / "README.md").read_text(encoding="utf-8") == (ROOT / "data/README.md").read_text(
         encoding="utf-8"), "run `make data-card` and commit data/README.md"
+
+
+@pytest.mark.parametrize("mention, side", [
+    ("Washington", "United States"),
+    ("the Kremlin", "Russia"),
+    ("the state news agency Xinhua", "China"),
+    ("state broadcaster CCTV", "China"),
+    ("IRNA", "Iran"),
+    ("SANA", "Syria"),
+    ("Sanaa", "Yemen"),  # a capital, not the Syrian agency: acronyms match in capitals only
+    ("Hezbollah's Al-Manar television", "Hezbollah"),
+])
+def test_the_shipped_actor_table_loads_and_resolves_common_names(mention, side):
+    from communique.actors.table import ActorTable
+
+    assert ActorTable.load(ROOT / "data/actors.yaml").resolve(mention).side == side

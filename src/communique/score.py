@@ -11,7 +11,10 @@ Lossless and resumable:
   truncates the files to the last checkpoint and skips the articles already
   done, so no row is duplicated or missing;
 * the final file (JSONL, CSV or Parquet, by extension) is made from the partial
-  file and renamed into place atomically.
+  file and renamed into place atomically;
+* three stages overlap: the next chunks are segmented in worker processes
+  (:mod:`communique.segment_workers`), the model scores the current one, and a writer
+  thread appends the rows of the ones before and checkpoints. Rows keep the input's order.
 
 This module holds the job and its checkpoint; the rows come from :mod:`communique.score_rows`
 and the conversion and summary from :mod:`communique.scores_file`, both shared with the Ray
