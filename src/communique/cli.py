@@ -247,8 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="save progress at most this often, in seconds (default 5; a kill redoes at most this much)")
     sc.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
     sc.add_argument("--workers", type=int, default=None,
-                    help="processes that segment articles while the model scores (0: segment in the scoring "
-                         "process; default: see bench/README.md, 'Scoring throughput')")
+                    help="processes that segment articles while the model scores (default: one fewer than the "
+                         "usable cores, at most 8; 0: segment in the scoring process)")
     add_inference_options(sc, precision="auto", runtime="torch", batch_size=64)
     sc.add_argument("--force", action="store_true", help="overwrite the output and forget any checkpoint")
     sc.add_argument("--engine", choices=("local", "ray"), default="local",
