@@ -178,7 +178,7 @@ def add_inference_options(p: argparse.ArgumentParser, precision: str | None = No
                         + (f" (default {precision})" if precision else " (default: the model's own)"))
     p.add_argument("--runtime", choices=("torch", "onnx", "onnx-int8"), default=runtime,
                    help="inference engine for transformer models: torch, onnx, or onnx-int8 (ONNX Runtime with "
-                        "int8 weights; needs communique[onnx]; see bench/README.md)"
+                        "int8 weights, close calls checked in fp32; needs communique[onnx]; see bench/README.md)"
                         + (f" (default {runtime})" if runtime else " (default torch)"))
     p.add_argument("--batch-size", type=int, default=batch_size,
                    help="sentences per forward pass" + (f" (default {batch_size})" if batch_size else " (default 64)"))
