@@ -114,7 +114,7 @@ def test_onnx_runtime_matches_torch(tiny_data, tiny_bert, tmp_path, monkeypatch)
     assert (tmp_path / "m/onnx/model-cls.onnx").is_file()
     fp32 = model.logits(texts)
     model.runtime = "onnx-int8"
-    monkeypatch.setattr(transformer, "INT8_RECHECK_GAP", 0.0)  # no close call is checked again
+    monkeypatch.setattr(transformer, "RECHECK_GAP", 0.0)  # no close call is checked again
     q = model.logits(texts)
     assert q.shape == ref.shape and (tmp_path / "m/onnx/model-cls.int8-r7.onnx").is_file()
     # quantised (not the fp32 graph again), yet close: within a tenth of the spread of the logits
@@ -124,9 +124,29 @@ def test_onnx_runtime_matches_torch(tiny_data, tiny_bert, tmp_path, monkeypatch)
     gap = float(np.median(top2[:, 1] - top2[:, 0]))
     close = top2[:, 1] - top2[:, 0] < gap
     assert 0 < close.sum() < len(texts)
-    monkeypatch.setattr(transformer, "INT8_RECHECK_GAP", gap)
+    monkeypatch.setattr(transformer, "RECHECK_GAP", gap)
     mixed = model.logits(texts)
     assert np.allclose(mixed[close], fp32[close], atol=1e-5) and np.array_equal(mixed[~close], q[~close])
+
+
+def test_bf16_close_calls_are_scored_again_in_fp32(tiny_data, tiny_bert, monkeypatch):
+    from communique.models import transformer
+
+    model = _fit(tiny_data, "transformer", tiny_bert)
+    texts = TEXTS + ["A much longer sentence, so that the batch needs padding to the longest member of it."]
+    model.precision = "fp32"
+    fp32 = model.logits(texts)
+    model.precision = "bf16"  # autocast, emulated on a CPU without bf16
+    monkeypatch.setattr(transformer, "RECHECK_GAP", 0.0)
+    bf16 = model.logits(texts)
+    assert not np.allclose(bf16, fp32, atol=1e-6)
+    top2 = np.sort(bf16, axis=1)[:, -2:]
+    gap = float(np.median(top2[:, 1] - top2[:, 0]))
+    close = top2[:, 1] - top2[:, 0] < gap
+    assert 0 < close.sum() < len(texts)
+    monkeypatch.setattr(transformer, "RECHECK_GAP", gap)
+    mixed = model.logits(texts)
+    assert np.allclose(mixed[close], fp32[close], atol=1e-5) and np.array_equal(mixed[~close], bf16[~close])
 
 
 def test_temperature_scaling_softens_overconfident_logits():
