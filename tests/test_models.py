@@ -119,14 +119,21 @@ def test_onnx_runtime_matches_torch(tiny_data, tiny_bert, tmp_path, monkeypatch)
     assert q.shape == ref.shape and (tmp_path / "m/onnx/model-cls.int8-r7.onnx").is_file()
     # quantised (not the fp32 graph again), yet close: within a tenth of the spread of the logits
     assert not np.allclose(q, fp32, atol=1e-6) and np.abs(q - ref).max() <= 0.1 * np.ptp(ref)
-    # close calls (top two int8 logits nearer than the gap) are scored again in fp32, the rest keep int8
-    top2 = np.sort(q, axis=1)[:, -2:]
+    _assert_close_calls_rescored(model, texts, q, fp32, monkeypatch)
+
+
+def _assert_close_calls_rescored(model, texts, reduced, fp32, monkeypatch):
+    """With the gap at the median, the close calls of the reduced-precision logits come out in fp32 and
+    the rest keep their reduced-precision logits."""
+    from communique.models import transformer
+
+    top2 = np.sort(reduced, axis=1)[:, -2:]
     gap = float(np.median(top2[:, 1] - top2[:, 0]))
     close = top2[:, 1] - top2[:, 0] < gap
     assert 0 < close.sum() < len(texts)
     monkeypatch.setattr(transformer, "RECHECK_GAP", gap)
     mixed = model.logits(texts)
-    assert np.allclose(mixed[close], fp32[close], atol=1e-5) and np.array_equal(mixed[~close], q[~close])
+    assert np.allclose(mixed[close], fp32[close], atol=1e-5) and np.array_equal(mixed[~close], reduced[~close])
 
 
 def test_bf16_close_calls_are_scored_again_in_fp32(tiny_data, tiny_bert, monkeypatch):
@@ -140,13 +147,7 @@ def test_bf16_close_calls_are_scored_again_in_fp32(tiny_data, tiny_bert, monkeyp
     monkeypatch.setattr(transformer, "RECHECK_GAP", 0.0)
     bf16 = model.logits(texts)
     assert not np.allclose(bf16, fp32, atol=1e-6)
-    top2 = np.sort(bf16, axis=1)[:, -2:]
-    gap = float(np.median(top2[:, 1] - top2[:, 0]))
-    close = top2[:, 1] - top2[:, 0] < gap
-    assert 0 < close.sum() < len(texts)
-    monkeypatch.setattr(transformer, "RECHECK_GAP", gap)
-    mixed = model.logits(texts)
-    assert np.allclose(mixed[close], fp32[close], atol=1e-5) and np.array_equal(mixed[~close], bf16[~close])
+    _assert_close_calls_rescored(model, texts, bf16, fp32, monkeypatch)
 
 
 def test_temperature_scaling_softens_overconfident_logits():
