@@ -4,7 +4,7 @@ Forward passes only (the sentences are tokenised once, sorted by length, in batc
 ONNX Runtime on this CPU, for several dynamic-quantisation settings of the same fine-tuned model.
 Prints seconds, speed relative to the fp32 ONNX model, label agreement with it and the largest
 logit difference. `--runtime onnx-int8` uses the setting marked "(default)" and scores its close
-calls again in fp32 (the last row; see ``RECHECK_GAP`` in communique.models.transformer).
+calls again in fp32 (the last row; see ``RECHECK_GAP`` and ``close_calls`` in communique.models.transformer).
 
 Usage: .venv/bin/python bench/onnx_quantisation.py [--model runs/demo] [--sentences 2400] [--threads 2]
 """
@@ -29,7 +29,7 @@ from communique.models import load_model
 from communique.models.encoders import cpu_supports_bf16
 from communique.models.cls_forward import inference_module
 from communique.models.onnx_runtime import export
-from communique.models.transformer import RECHECK_GAP
+from communique.models.transformer import close_calls
 
 # name -> quantize_dynamic keyword arguments
 SETTINGS = {
@@ -109,8 +109,8 @@ def main():
             default = (t, logits)
     # what --runtime onnx-int8 ships: the default setting, its close calls scored again in fp32
     t, logits = default
-    top2 = np.sort(logits, axis=1)[:, -2:]
-    close = [i for i in order if top2[i, 1] - top2[i, 0] < RECHECK_GAP]
+    rows = set(close_calls(logits).tolist())
+    close = [i for i in order if i in rows]  # length-sorted, as the other batches
     again = [(idx, tok([sents[j] for j in idx], padding=True, truncation=True, max_length=128, return_tensors="np"))
              for idx in (close[i:i + 64] for i in range(0, len(close), 64))]
     if again:

@@ -46,7 +46,7 @@ from .models import StanceModel, load_model
 from .rundir import RunDir, write_json
 from .safety import OutputLock, check_distinct, check_output_path
 from .score_rows import (ScoreOptions, add_counts, apply_inference_options, check_options, count_rows, error_line,
-                         job_stats, jsonl_line, new_counts, sentence_rows)
+                         job_stats, jsonl_line, new_counts, sentence_rows, texts_to_segment)
 from .scores_file import OUTPUT_FORMATS, write_converted, write_summary
 from .segment_workers import default_workers, segmented
 
@@ -277,7 +277,7 @@ def _score_articles(inputs: Sequence[str], model: StanceModel, paths: dict[str, 
             to_skip = 0
 
     def texts(item: tuple[list[Article], list[SkippedRecord]]) -> list[str | None]:
-        return [art.text if art.status == "ok" else None for art in item[0]]
+        return texts_to_segment(item[0])
 
     from tqdm import tqdm
 

@@ -70,6 +70,11 @@ def carried_columns(meta: dict[str, Any]) -> dict[str, Any]:
     return {f"input_{k}" if k in OUTPUT_COLUMNS else k: v for k, v in meta.items()}
 
 
+def texts_to_segment(chunk: list[Article]) -> list[str | None]:
+    """Each article's text, or ``None`` for one that cannot be scored (it is not segmented)."""
+    return [art.text if art.status == "ok" else None for art in chunk]
+
+
 def sentence_rows(chunk: list[Article], model: StanceModel, opts: ScoreOptions,
                   sentences: list[list[Sentence]] | None = None) -> list[dict[str, Any]]:
     """Classify a chunk of articles; return output rows in article order.
@@ -78,7 +83,7 @@ def sentence_rows(chunk: list[Article], model: StanceModel, opts: ScoreOptions,
     processes, see :mod:`communique.segment_workers`); without it, the articles are segmented here.
     """
     if sentences is None:
-        sentences = segment_texts([art.text if art.status == "ok" else None for art in chunk], opts.segmenter)
+        sentences = segment_texts(texts_to_segment(chunk), opts.segmenter)
     plan: list[tuple[Article, list]] = []
     texts: list[str] = []
     for art, sents in zip(chunk, sentences):

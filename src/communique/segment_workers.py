@@ -86,6 +86,10 @@ def segmented(items: Iterable[T], texts_of: Callable[[T], list[str | None]], bac
     An exception raised while reading ``items`` (a malformed record) is raised again only after
     every item read before it has been yielded, as in a plain loop.
     """
+    if workers == 0:
+        for item in items:
+            yield item, segment_texts(texts_of(item), backend)
+        return
     source = iter(items)
     failure: Exception | None = None
 
@@ -100,15 +104,12 @@ def segmented(items: Iterable[T], texts_of: Callable[[T], list[str | None]], bac
             return _END
 
     first = pull()
-    second = pull() if first is not _END and workers > 0 else _END
+    second = pull() if first is not _END else _END
     if second is _END:  # nothing to run beside: segment here
         if first is not _END:
             yield first, segment_texts(texts_of(first), backend)
         if failure is not None:
             raise failure
-        if workers == 0:
-            for item in source:
-                yield item, segment_texts(texts_of(item), backend)
         return
 
     pool: list[_Worker] = []

@@ -33,6 +33,12 @@ log = logging.getLogger(__name__)
 RECHECK_GAP = 1.0
 
 
+def close_calls(logits: np.ndarray) -> np.ndarray:
+    """Rows whose two highest logits are less than ``RECHECK_GAP`` apart."""
+    top2 = np.sort(logits, axis=1)[:, -2:]
+    return np.flatnonzero(top2[:, 1] - top2[:, 0] < RECHECK_GAP)
+
+
 def _metrics(pred) -> dict[str, float]:
     logits, labels, extra = pred.predictions, pred.label_ids, {}
     if isinstance(logits, tuple):  # stance and span tags from one encoder (models/joint.py)
@@ -219,8 +225,7 @@ class TransformerModel(StanceModel):
         bf16 = self.runtime == "torch" and use_bf16(self.precision)
         out = self._forward(texts, self.runtime, bf16)
         if self.runtime == "onnx-int8" or bf16:
-            top2 = np.sort(out, axis=1)[:, -2:]
-            close = np.flatnonzero(top2[:, 1] - top2[:, 0] < RECHECK_GAP)
+            close = close_calls(out)
             if close.size:
                 out[close] = self._forward([texts[i] for i in close], "torch" if bf16 else "onnx", False)
         return out
