@@ -4,9 +4,11 @@ The run must have been trained with ``model.actors: true``. Both jobs score the 
 articles (8 corpus sentences each) with the same stance model in this one process; "without"
 sets the loaded model's actors aside, which is what a run trained without them does. The
 tagger runs on the sentences labelled as stances only, so the cost follows the share of stance
-sentences (printed). Best of --repeat interleaved runs.
+sentences (printed). Each runtime in --runtimes (torch, onnx, onnx-int8) is applied to the stance
+model and the tagger alike, as ``communique score --runtime`` does. Best of --repeat interleaved runs.
 
 Usage: .venv/bin/python bench/actors_speed.py --model runs/demo [--sentences 2000] [--repeat 2]
+       [--runtimes torch,onnx]
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import torch
 
 from common import make_articles
 
-from communique.models import load_model
+from communique.models import load_model, set_inference
 from communique.score import score
 from communique.score_rows import ScoreOptions
 
@@ -40,7 +42,9 @@ def main() -> None:
     ap.add_argument("--model", default="runs/demo")
     ap.add_argument("--sentences", type=int, default=2000)
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--runtimes", default="torch", help="comma-separated: torch, onnx, onnx-int8")
     a = ap.parse_args()
+    runtimes = a.runtimes.split(",")
     model = load_model(a.model)
     if model.actors_ is None:
         raise SystemExit(f"{a.model}: trained without actors (model.actors: true)")
@@ -50,22 +54,32 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "articles.jsonl"
         n = make_articles(a.sentences, src)
-        best = {"without actors": float("inf"), "with actors": float("inf")}
-        stance = 0
+        jobs = [(runtime, with_actors) for runtime in runtimes for with_actors in (False, True)]
+        best = {job: float("inf") for job in jobs}
+        stance, outputs = 0, {}
         for _ in range(a.repeat):
-            for name in best:
-                model.actors_ = actors if name == "with actors" else None
+            for runtime, with_actors in jobs:
+                set_inference(model, runtime=runtime)
+                actors.tagger.runtime = runtime
+                model.actors_ = actors if with_actors else None
                 out = Path(tmp) / "scores.jsonl"
                 t = time.perf_counter()
                 score([str(src)], model, out, ScoreOptions(force=True), progress=False)
-                best[name] = min(best[name], time.perf_counter() - t)
-                if name == "with actors":
+                best[runtime, with_actors] = min(best[runtime, with_actors], time.perf_counter() - t)
+                if with_actors:
                     rows = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
                     stance = sum(r["label"] != "other" for r in rows)
-        for name, sec in best.items():
-            print(f"{name:<16} {n / sec:7.1f} sentences/s  ({sec:.1f} s for {n} sentences)")
-        print(f"stance sentences (tagged): {stance} of {n} ({stance / n:.0%}); "
-              f"with/without: {best['without actors'] / best['with actors']:.2f}x the speed")
+                    outputs[runtime] = [(r["label"], r["speaker_start"], r["speaker_end"], r["speaker_actor"],
+                                         r["target_start"], r["target_end"], r["target_actor"]) for r in rows]
+        for (runtime, with_actors), sec in best.items():
+            name = f"{runtime}, {'with' if with_actors else 'without'} actors"
+            print(f"{name:<28} {n / sec:7.1f} sentences/s  ({sec:.1f} s for {n} sentences)")
+        print(f"stance sentences (tagged): {stance} of {n} ({stance / n:.0%})")
+        for runtime in runtimes:
+            print(f"{runtime}: with/without actors {best[runtime, False] / best[runtime, True]:.2f}x the speed; "
+                  f"with actors {best[runtimes[0], True] / best[runtime, True]:.2f}x {runtimes[0]}; rows with the "
+                  f"same label, spans and actors as {runtimes[0]}: "
+                  f"{sum(x == y for x, y in zip(outputs[runtime], outputs[runtimes[0]])) / len(outputs[runtime]):.2%}")
 
 
 if __name__ == "__main__":

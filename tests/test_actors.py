@@ -289,6 +289,32 @@ def test_tagger_spans_are_whole_words_inside_the_text(actor_run):
                 assert (s == 0 or not text[s - 1].isalnum()) and (e == len(text) or not text[e].isalnum())
 
 
+def test_the_tagger_follows_the_onnx_runtimes_in_fp32(actor_run, tmp_path):
+    """``--runtime onnx`` and ``onnx-int8`` reach the tagger: the same tag probabilities as torch, from an
+    fp32 ONNX export beside the tagger's weights (never int8)."""
+    pytest.importorskip("onnxruntime")
+    import shutil
+
+    import numpy as np
+
+    from communique.models import load_model, set_inference
+
+    shutil.copytree(actor_run[0], tmp_path / "run")
+    model = load_model(tmp_path / "run", precision="fp32")
+    tagger = model.actors_.tagger
+    texts = ["Moscow pledged it would not attack Kyiv.", "Washington's envoy demanded an immediate ceasefire.",
+             "The union refused the offer on Friday."]
+    ref = tagger.tag_probs(texts)
+    for runtime in ("onnx", "onnx-int8"):
+        set_inference(model, runtime=runtime)
+        assert tagger.runtime == runtime
+        for (p, offsets), (p_ref, offsets_ref) in zip(tagger.tag_probs(texts), ref):
+            assert offsets == offsets_ref and np.allclose(p, p_ref, atol=1e-5)
+    assert [f.name for f in (tmp_path / "run/model/actors/onnx").iterdir()] == ["model.onnx"]
+    set_inference(model, runtime="torch")
+    assert tagger.runtime == "torch" and np.allclose(tagger.tag_probs(texts)[0][0], ref[0][0])
+
+
 def test_score_with_actors_adds_the_columns_and_the_summary_dyads(actor_run, tmp_path):
     from communique.actors import ACTOR_COLUMNS
     from communique.score import score

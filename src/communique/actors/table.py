@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,7 @@ def _fold(text: str) -> str:
     return "".join(c for c in text if not unicodedata.combining(c)).replace("’", "'").replace("‘", "'")
 
 
+@lru_cache(maxsize=1 << 16)  # pure, and called for every word of every sentence: names repeat
 def _clean(text: str) -> str:
     """A mention as a name: whitespace collapsed, no leading "the", no possessive or edge punctuation."""
     text = " ".join(_fold(text).split()).strip(" ,;:\"'“”()[]")
@@ -71,6 +73,7 @@ def _clean(text: str) -> str:
     return text.strip(" ,;:\"'")
 
 
+@lru_cache(maxsize=1 << 16)
 def key(text: str) -> str:
     """The lookup key of a name: cleaned; case-folded unless written all in capitals (an acronym)."""
     text = _clean(text)

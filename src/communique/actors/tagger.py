@@ -5,6 +5,12 @@ fine-tuned separately, so any stance family can carry it) with BIO tags for two 
 the `Trainer` on the stance sentences that carry ``speaker_span`` / ``target_span`` offsets;
 early stopping on dev token F1. :meth:`ActorTagger.spans` returns, per sentence, the best-scoring
 speaker and target span as character offsets (or None where no token is tagged).
+
+Inference follows the run's settings (:func:`communique.models.inference.set_inference`): precision
+and batch size, and the runtime. Under ``onnx`` and ``onnx-int8`` alike the tagger runs fp32 ONNX
+(exported once into ``actors/onnx/``): int8 weights changed at least one token's tag in about a tenth
+of the sentences, and half of the sentences have a token too close to call to score again in fp32
+at a saving (``bench/README.md``, "Who to whom").
 """
 
 from __future__ import annotations
@@ -116,6 +122,8 @@ class ActorTagger:
         self.model_, self.tokenizer_, self.max_length_ = model, tokenizer, max_length
         self.batch_size = 64
         self.precision = "auto"
+        self.runtime = "torch"  # torch, or onnx / onnx-int8: fp32 ONNX Runtime for both
+        self.path_: Path | None = None  # where a loaded tagger lives (its ONNX export goes in onnx/ there)
 
     # ---- training -------------------------------------------------------------
     @classmethod
@@ -173,23 +181,45 @@ class ActorTagger:
         if not texts:
             return out
         enc = self.tokenizer_(list(texts), truncation=True, max_length=self.max_length_, return_offsets_mapping=True)
+        keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc]
         specials = set(self.tokenizer_.all_special_ids)
         order = np.argsort([len(ids) for ids in enc["input_ids"]], kind="stable")[::-1]
+        forward = self._forward()
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start:start + self.batch_size]
+            logits = forward(self.tokenizer_.pad({k: [enc[k][i] for i in idx] for k in keys}, return_tensors="np"))
+            probs = np.exp(logits - logits.max(-1, keepdims=True))
+            probs /= probs.sum(-1, keepdims=True)
+            for row, i in enumerate(idx):
+                n = len(enc["input_ids"][i])
+                offsets = [tuple(o) if tok not in specials else (0, 0)
+                           for o, tok in zip(enc["offset_mapping"][i], enc["input_ids"][i])]
+                out[i] = (probs[row, :n], offsets)
+        return out
+
+    def _forward(self):
+        """``padded numpy features -> float32 logits`` under the current runtime and precision."""
+        if self.runtime != "torch":
+            return self._onnx_session()
         dev = next(self.model_.parameters()).device
         bf16 = use_bf16(self.precision)
-        with torch.inference_mode(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
-            for start in range(0, len(order), self.batch_size):
-                idx = order[start:start + self.batch_size]
-                feats = self.tokenizer_.pad({k: [enc[k][i] for i in idx] for k in ("input_ids", "attention_mask")},
-                                            return_tensors="pt")
-                logits = self.model_(**{k: v.to(dev) for k, v in feats.items()}).logits.float()
-                probs = logits.softmax(-1).cpu().numpy()
-                for row, i in enumerate(idx):
-                    n = len(enc["input_ids"][i])
-                    offsets = [tuple(o) if tok not in specials else (0, 0)
-                               for o, tok in zip(enc["offset_mapping"][i], enc["input_ids"][i])]
-                    out[i] = (probs[row, :n], offsets)
-        return out
+
+        def run(feats: dict[str, np.ndarray]) -> np.ndarray:
+            with torch.inference_mode(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
+                return self.model_(**{k: torch.from_numpy(v).to(dev) for k, v in feats.items()}).logits.float().cpu().numpy()
+        return run
+
+    def _onnx_session(self):
+        """The fp32 ONNX Runtime session of the tagger, exported beside its weights on first use."""
+        from ..models.onnx_runtime import OnnxSession, export
+
+        key = torch.get_num_threads()
+        if getattr(self, "_session", (None, None))[0] != key:
+            if self.path_ is None:
+                raise ValueError("the ONNX runtime needs a saved tagger (load the run with load_model)")
+            path = export(_TokenLogits(self.model_), self.tokenizer_, self.path_ / "onnx")
+            self._session = (key, OnnxSession(path, threads=key))
+        return self._session[1]
 
     def spans(self, texts: Sequence[str]) -> list[dict[str, Span | None]]:
         """Per text: ``{"speaker": (start, end) | None, "target": (start, end) | None}``."""
@@ -252,4 +282,17 @@ class ActorTagger:
         except Exception as e:  # truncated or missing weight files: the run is damaged, say so
             raise RunDirError(f"{path}: cannot load the actor tagger; a file is missing or damaged "
                               f"({type(e).__name__}: {str(e)[:200]})") from None
-        return cls(model.to(device()).eval(), tokenizer, max_length)
+        self = cls(model.to(device()).eval(), tokenizer, max_length)
+        self.path_ = path
+        return self
+
+
+class _TokenLogits(torch.nn.Module):
+    """The token classifier as ``features -> logits``, the one output the ONNX export names."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask, token_type_ids=None):
+        return self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).logits

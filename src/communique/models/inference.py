@@ -2,7 +2,7 @@
 
 Used by ``load_model`` and by every caller that changes settings on a loaded model (predict, evaluate,
 the local scorer, the Ray actors); an ensemble forwards them to its members, and a run's speaker/target
-tagger takes precision and batch size too.
+tagger takes all three (fp32 ONNX under either ONNX runtime; see ``actors/tagger.py``).
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ def set_inference(model: StanceModel, precision: str | None = None, runtime: str
     check_inference(precision, runtime, batch_size)
     for member in getattr(model, "members_", []):
         set_inference(member, precision, runtime, batch_size)
-    tagger = getattr(getattr(model, "actors_", None), "tagger", None)  # the speaker/target tagger runs in torch
+    tagger = getattr(getattr(model, "actors_", None), "tagger", None)
     if tagger is not None:
         tagger.precision = precision if precision is not None else tagger.precision
         tagger.batch_size = batch_size if batch_size is not None else tagger.batch_size
+        tagger.runtime = runtime if runtime is not None else tagger.runtime
     settings = {"precision": precision, "runtime": runtime, "inference_batch_size": batch_size}
     params = model.get_params(deep=False)  # the family's named hyperparameters: the ones it has are set
     model.set_params(**{name: value for name, value in settings.items() if value is not None and name in params})
