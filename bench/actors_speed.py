@@ -59,9 +59,8 @@ def main() -> None:
         stance, outputs = 0, {}
         for _ in range(a.repeat):
             for runtime, with_actors in jobs:
-                set_inference(model, runtime=runtime)
-                actors.tagger.runtime = runtime
                 model.actors_ = actors if with_actors else None
+                set_inference(model, runtime=runtime)  # the stance model, and the tagger when it runs
                 out = Path(tmp) / "scores.jsonl"
                 t = time.perf_counter()
                 score([str(src)], model, out, ScoreOptions(force=True), progress=False)

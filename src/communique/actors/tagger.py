@@ -211,15 +211,14 @@ class ActorTagger:
 
     def _onnx_session(self):
         """The fp32 ONNX Runtime session of the tagger, exported beside its weights on first use."""
-        from ..models.onnx_runtime import OnnxSession, export
+        from ..models.onnx_runtime import cached_session
 
-        key = torch.get_num_threads()
-        if getattr(self, "_session", (None, None))[0] != key:
-            if self.path_ is None:
-                raise ValueError("the ONNX runtime needs a saved tagger (load the run with load_model)")
-            path = export(_TokenLogits(self.model_), self.tokenizer_, self.path_ / "onnx")
-            self._session = (key, OnnxSession(path, threads=key))
-        return self._session[1]
+        if self.path_ is None:
+            raise ValueError("the ONNX runtime needs a saved tagger (load the run with load_model)")
+        if getattr(self, "_sessions", None) is None:
+            self._sessions = {}
+        return cached_session(self._sessions, lambda: _TokenLogits(self.model_), self.tokenizer_,
+                              self.path_ / "onnx")
 
     def spans(self, texts: Sequence[str]) -> list[dict[str, Span | None]]:
         """Per text: ``{"speaker": (start, end) | None, "target": (start, end) | None}``."""

@@ -77,3 +77,13 @@ class OnnxSession:
 
     def __call__(self, feats: dict[str, np.ndarray]) -> np.ndarray:
         return self.session.run(["logits"], {k: feats[k].astype(np.int64) for k in self.names})[0]
+
+
+def cached_session(sessions: dict, net, tokenizer, directory: Path, int8: bool = False) -> OnnxSession:
+    """The session of ``net`` exported into ``directory`` (int8 or not), made once per torch thread count
+    and kept in ``sessions``, the caller's own cache. ``net`` is a callable returning the module to export,
+    so a cached session never builds it."""
+    key = (int8, torch.get_num_threads())
+    if key not in sessions:
+        sessions[key] = OnnxSession(export(net(), tokenizer, directory, int8=int8), threads=key[1])
+    return sessions[key]

@@ -262,18 +262,14 @@ class TransformerModel(StanceModel):
 
     def _onnx_session(self, runtime: str):
         """The ONNX Runtime session of ``runtime`` (onnx or onnx-int8), made once per thread count."""
-        from .onnx_runtime import OnnxSession, export
+        from .onnx_runtime import cached_session
 
-        key = (runtime, torch.get_num_threads())
-        sessions = getattr(self, "_sessions", None)
-        if sessions is None:
-            sessions = self._sessions = {}
-        if key not in sessions:
-            if self.path_ is None:
-                raise ValueError("ONNX runtime needs a saved model (load it with load_model)")
-            path = export(self._inference_net(), self.tokenizer_, self.path_ / "onnx", int8=runtime == "onnx-int8")
-            sessions[key] = OnnxSession(path, threads=torch.get_num_threads())
-        return sessions[key]
+        if self.path_ is None:
+            raise ValueError("ONNX runtime needs a saved model (load it with load_model)")
+        if getattr(self, "_sessions", None) is None:
+            self._sessions = {}
+        return cached_session(self._sessions, self._inference_net, self.tokenizer_, self.path_ / "onnx",
+                              int8=runtime == "onnx-int8")
 
     # ---- persistence --------------------------------------------------------
     def _save_weights(self, path: Path) -> dict[str, Any]:
