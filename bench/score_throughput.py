@@ -4,8 +4,8 @@ Both run in this one process, on the same model and the same sentences:
 
 * ours: the whole scoring job, from a JSONL of articles on disk to the scores
   file (reading, segmentation, length-sorted batches with dynamic padding,
-  inference_mode, the [CLS]-only last layer, bf16 autocast where the CPU supports
-  it, writing, checkpoints); one row runs the full last layer, for comparison;
+  inference_mode, the [CLS]-only last layer, bf16 weights where the CPU supports
+  them with close calls scored again in fp32, writing, checkpoints); one row runs the full last layer, for comparison;
 * the pipeline: `pipeline("text-classification", batch_size=32)` in fp32 on the
   sentences our segmenter produced (so it is spared segmentation and I/O).
 
@@ -22,7 +22,7 @@ On a GPU (``--device cuda``, or ``auto`` where one is visible) the pipeline is a
 articles for a large input.
 
 Usage: .venv/bin/python bench/score_throughput.py [--model runs/demo] [--sentences 2400] [--threads N]
-       [--device auto|cpu|cuda] [--repeat 2]
+       [--device auto|cpu|cuda] [--repeat 2] [--only auto]
 """
 
 from __future__ import annotations
@@ -61,22 +61,15 @@ WITH_ACTORS = False  # --with-actors: keep a run's speaker/target tagger (the pi
 
 def ours(src: Path, model: str, out: Path, precision: str, runtime: str = "torch",
          cls_only: bool = True, workers: int | None = None) -> tuple[float, list[str], list[str]]:
-    real, real_load = cls_forward.supports, scoring.load_model
+    real = cls_forward.supports
     cls_forward.supports = real if cls_only else (lambda m: False)  # False: the full forward, as before
-
-    def load(*args, **kwargs):  # the run's own loader, inside the timing; actors set aside unless asked for
-        m = real_load(*args, **kwargs)
-        m.actors_ = m.actors_ if WITH_ACTORS else None
-        return m
-
-    scoring.load_model = load
     try:
         t = time.perf_counter()
-        score([str(src)], model, out, ScoreOptions(precision=precision, runtime=runtime, force=True, workers=workers),
-              progress=False)
+        score([str(src)], model, out, ScoreOptions(precision=precision, runtime=runtime, force=True, workers=workers,
+                                                   stance_only=not WITH_ACTORS), progress=False)
         dt = time.perf_counter() - t
     finally:
-        cls_forward.supports, scoring.load_model = real, real_load
+        cls_forward.supports = real
     rows = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
     return dt, [r["text"] for r in rows], [r["label"] for r in rows]
 
@@ -147,6 +140,8 @@ def main():
                     help="auto: the GPU where one is visible (the scorer's own choice), else the CPU")
     ap.add_argument("--repeat", type=int, default=2,
                     help="time each engine this many times, interleaved; keep the best")
+    ap.add_argument("--only", default="",
+                    help="time only our variants whose name contains this text (e.g. 'auto'); the pipeline always")
     ap.add_argument("--with-actors", action="store_true",
                     help="keep the run's speaker/target tagger (default: stance only, as the pipeline)")
     a = ap.parse_args()
@@ -186,7 +181,10 @@ def main():
                      "onnx runtime, int8 weights": ("fp32", "onnx-int8", True, None),
                      "onnx runtime, int8 weights, --workers 0": ("fp32", "onnx-int8", True, 0)}
         for runtime in ("onnx", "onnx-int8"):  # export once, outside the timing (cached in the run dir)
-            ours(tmp / "articles.jsonl", a.model, tmp / "warm.jsonl", "fp32", runtime)
+            if any(v[1] == runtime and a.only in name for name, v in variants.items()):
+                ours(tmp / "articles.jsonl", a.model, tmp / "warm.jsonl", "fp32", runtime)
+    ours(tmp / "articles.jsonl", a.model, tmp / "warm.jsonl", "auto")  # bf16 kernels too, where auto means bf16
+    variants = {name: v for name, v in variants.items() if a.only in name} | {"torch, fp32": variants["torch, fp32"]}
     pipe_batches = (32, 256) if gpu else (32,)
 
     results: dict[str, tuple[float, list[str], list[str]]] = {}

@@ -339,6 +339,28 @@ def test_score_with_actors_adds_the_columns_and_the_summary_dyads(actor_run, tmp
     assert sum(d["count"] for d in item["dyads"]) == len(stance)
 
 
+def test_stance_only_scoring_leaves_the_tagger_unloaded_and_the_labels_unchanged(actor_run, tmp_path, monkeypatch):
+    from communique import actors
+    from communique.cli import main
+    from communique.models import load_model
+
+    run, _ = actor_run
+    inp = tmp_path / "in.jsonl"
+    inp.write_text(json.dumps({"id": "a1", "text": "Moscow warned Kyiv of a crushing response. Talks were held."}) + "\n",
+                   encoding="utf-8")
+    assert main(["score", str(inp), "--model", str(run), "--out", str(tmp_path / "all.jsonl"),
+                 "--summary", str(tmp_path / "all.summary.jsonl")]) == 0
+    assert load_model(run, actors=False).actors_ is None
+    monkeypatch.setattr(actors.Actors, "load", lambda *a, **k: pytest.fail("the tagger was loaded"))
+    assert main(["score", str(inp), "--model", str(run), "--out", str(tmp_path / "stance.jsonl"), "--stance-only",
+                 "--summary", str(tmp_path / "stance.summary.jsonl")]) == 0
+    full, stance = ([json.loads(x) for x in (tmp_path / n).read_text(encoding="utf-8").splitlines()]
+                    for n in ("all.jsonl", "stance.jsonl"))
+    assert "speaker_actor" in full[0] and "speaker_actor" not in stance[0]
+    assert [r["label"] for r in stance] == [r["label"] for r in full]
+    assert "dyads" not in json.loads((tmp_path / "stance.summary.jsonl").read_text(encoding="utf-8"))
+
+
 def test_dyads_command_and_evaluate_report_actors(actor_run, tmp_path):
     from communique.cli import main
     from communique.evaluate import evaluate

@@ -124,3 +124,8 @@ def test_ray_engine_fills_the_actor_columns_as_the_local_engine(ray_cluster, act
     summaries = [sorted((tmp_path / n).read_text(encoding="utf-8").splitlines())
                  for n in ("l.summary.jsonl", "r.summary.jsonl")]
     assert summaries[0] == summaries[1] and all('"dyads"' in line for line in summaries[0])
+    score_ray([str(jsonl)], run, str(tmp_path / "stance.jsonl"), ScoreOptions(chunk_articles=4, stance_only=True),
+              actors=1, num_cpus=0.5)
+    stance = _lines(tmp_path / "stance.jsonl")
+    assert "speaker_actor" not in stance[0]  # --stance-only honoured by the Ray actors as well
+    assert [r["label"] for r in stance] == [r["label"] for r in got]

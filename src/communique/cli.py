@@ -78,7 +78,7 @@ def cmd_score(a: argparse.Namespace) -> None:
     opts = ScoreOptions(id_field=a.id_field, text_field=a.text_field, min_confidence=a.min_confidence,
                         on_error=a.on_error, chunk_articles=a.chunk, force=a.force,
                         checkpoint_seconds=a.checkpoint_seconds, precision=a.precision,
-                        batch_size=a.batch_size, runtime=a.runtime, workers=a.workers)
+                        batch_size=a.batch_size, runtime=a.runtime, workers=a.workers, stance_only=a.stance_only)
     if a.threads:
         import torch
 
@@ -174,7 +174,7 @@ def add_inference_options(p: argparse.ArgumentParser, precision: str | None = No
                           batch_size: int | None = None) -> None:
     """--precision, --runtime and --batch-size, the same for every command that runs a model."""
     p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default=precision,
-                   help="auto = bf16 autocast where the CPU has AMX/AVX512-BF16 or on a bf16 GPU, else fp32"
+                   help="auto = bf16 where the CPU has AMX/AVX512-BF16 or on a bf16 GPU (close calls checked in fp32), else fp32"
                         + (f" (default {precision})" if precision else " (default: the model's own)"))
     p.add_argument("--runtime", choices=("torch", "onnx", "onnx-int8"), default=runtime,
                    help="inference engine for transformer models: torch, onnx, or onnx-int8 (ONNX Runtime with "
@@ -250,6 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="processes that segment articles while the model scores (default: one fewer than the "
                          "usable cores, at most 8; 0: segment in the scoring process)")
     add_inference_options(sc, precision="auto", runtime="torch", batch_size=64)
+    sc.add_argument("--stance-only", action="store_true",
+                    help="leave out the run's speaker/target tagger: labels only, no actor columns or dyads (faster)")
     sc.add_argument("--force", action="store_true", help="overwrite the output and forget any checkpoint")
     sc.add_argument("--engine", choices=("local", "ray"), default="local",
                     help="local process (default) or Ray Data (pip install communique[ray])")

@@ -81,7 +81,7 @@ class TrainingConfig:
     class_weighted: bool = _f(False, "weight the loss by inverse class frequency (helps rare labels)")
     patience: int = _f(2, "early stopping: epochs without dev macro-F1 gain", min=1)
     precision: Literal["auto", "bf16", "fp32"] = _f(
-        "auto", "auto = bf16 autocast where the CPU/GPU supports it, else fp32", choices=("auto", "bf16", "fp32"))
+        "auto", "auto = bf16 where the CPU/GPU supports it natively, else fp32", choices=("auto", "bf16", "fp32"))
     threads: int = _f(0, "torch intra-op threads (0 = leave torch's default)", min=0)
     calibrate: bool = _f(True, "fit temperature scaling on dev and store it with the model")
     group_by_length: bool = _f(True, "batch sentences of similar length together (less padding, faster epochs)")

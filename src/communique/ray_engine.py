@@ -151,7 +151,7 @@ class SentenceScorer:
     def __init__(self, run_dir: str, opts: ScoreOptions):
         from .models import load_model
 
-        self.model = load_model(RunDir(run_dir).require_finished().path)
+        self.model = load_model(RunDir(run_dir).require_finished().path, actors=not opts.stance_only)
         apply_inference_options(self.model, opts)
         self.opts = opts
 

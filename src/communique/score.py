@@ -82,7 +82,7 @@ def _signature(inputs: Sequence[str], run_dir: str, opts: ScoreOptions) -> str:
     key = {"inputs": [_fingerprint(i) for i in inputs], "model": str(Path(run_dir).resolve()),
            "id_field": opts.id_field, "text_field": opts.text_field, "min_confidence": opts.min_confidence,
            "segmenter": opts.segmenter, "precision": opts.precision, "runtime": opts.runtime,
-           "chunk_articles": opts.chunk_articles}
+           "chunk_articles": opts.chunk_articles, **({"stance_only": True} if opts.stance_only else {})}
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -181,7 +181,8 @@ def score(inputs: Sequence[str], run_dir: str | Path | StanceModel, out: str | P
         if spec != "-" and not Path(spec).exists():
             raise DataError(f"{spec}: no such file or directory")
     # the model is loaded before anything on disk changes: a bad --model never costs an old output
-    model = run_dir if isinstance(run_dir, StanceModel) else load_model(RunDir(run_dir).require_finished().path)
+    model = (run_dir if isinstance(run_dir, StanceModel)
+             else load_model(RunDir(run_dir).require_finished().path, actors=not opts.stance_only))
     apply_inference_options(model, opts)
     model_id = run_dir if not isinstance(run_dir, StanceModel) else "<in-memory model>"
     with OutputLock(out):

@@ -39,6 +39,7 @@ class ScoreOptions:
     runtime: str = "torch"  # torch | onnx | onnx-int8, for transformer models (see bench/README.md)
     force: bool = False  # discard an existing output or checkpoint and start over
     checkpoint_seconds: float = 5.0  # fsync and record progress at most this often (and at the end)
+    stance_only: bool = False  # leave out a run's speaker/target tagger (not even loaded): no actor columns
 
 
 def check_options(opts: ScoreOptions) -> None:
@@ -122,7 +123,7 @@ def sentence_rows(chunk: list[Article], model: StanceModel, opts: ScoreOptions,
                 row["reason"] = f"predicted {label} at {conf:.3f} < --min-confidence {opts.min_confidence}"
             row.update(meta)
             rows.append(row)
-    if model.actors_ is not None:  # who to whom: speaker and target columns, resolved within each article
+    if model.actors_ is not None and not opts.stance_only:  # who to whom: speaker and target columns, resolved within each article
         model.actors_.annotate(rows)
     return rows
 

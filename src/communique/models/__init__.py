@@ -32,8 +32,9 @@ def build_model(cfg) -> StanceModel:
 
 
 def load_model(path: str | Path, precision: str | None = None, runtime: str | None = None,
-               batch_size: int | None = None) -> StanceModel:
-    """Load a fitted model from a model dir or a run dir (which holds ``model/``).
+               batch_size: int | None = None, actors: bool = True) -> StanceModel:
+    """Load a fitted model from a model dir or a run dir (which holds ``model/``); with ``actors=False``, a
+    run's speaker/target tagger is left unloaded (``actors_`` is None), for stance alone.
 
     Everything in ``model.json`` is checked first: the family and labels, a finite positive
     temperature, and every path it names must resolve inside the model directory. A damaged
@@ -75,7 +76,7 @@ def load_model(path: str | Path, precision: str | None = None, runtime: str | No
     model.temperature_ = temperature
     from ..actors import load_actors
 
-    model.actors_ = load_actors(path)  # None unless trained with model.actors
+    model.actors_ = load_actors(path) if actors else None  # None unless trained with model.actors
     return set_inference(model, precision, runtime, batch_size)
 
 
