@@ -80,7 +80,9 @@ def test_mention_kinds():
     # plurals and capitalised qualifiers of a role are still roles; a capitalised name is not
     assert kind("Officials") == "person" and kind("the Interior Ministry") == "state" and kind("governors") == "person"
     assert kind("a senior Foreign Ministry official") == "state" and kind("the Constitutional Council") == "group"
-    assert kind("Opposition candidates") is None and kind("Wagner fighters") is None
+    assert kind("Opposition candidates") == "non-state" and kind("Wagner fighters") is None
+    assert kind("Kenya protesters") is None and kind("the paramilitary") == "non-state"  # a name, then a role
+    assert kind("the alliance's chief executive") == "group" and kind("an alliance spokesman") == "person"  # owner
     # the head of the mention decides: what follows a preposition qualifies it
     assert kind("a senior official at the IT ministry") == "person" and kind("the party") == "non-state"
     assert kind("the bloc") == "international" and kind("the coalition of peasant organisations") == "group"
@@ -429,6 +431,17 @@ def test_pairs_surnames_and_datelines(table):
     res.see("Acting Labor Secretary Julie Su joined the talks.", 0)
     spk, _ = res.stance("Ms. Su urged both sides to settle.", 60, (0, 6), None)
     assert spk.actor == "US"  # the surname of the person named earlier in the article
+    family_first = ActorTable.from_dict({"actors": {"Lai Ching-te": {"type": "individual", "side": "Taiwan"},
+                                                    "Taiwan": {"type": "state"}, "China": {"type": "state"},
+                                                    "Hu Jintao": {"type": "individual", "side": "China"}}})
+    headline = "Lai offers talks if Beijing drops its threats"
+    story = StoryContext(family_first, [headline, "China staged drills on Monday.", "China said it would respond.",
+                                        "President Lai Ching-te spoke in Taipei on Tuesday."])
+    spk, _ = ArticleResolver(family_first, story).stance(headline, 0, (0, 3), None)
+    assert spk.actor == "Taiwan"  # named in full only later in the story, family name first
+    assert ArticleResolver(family_first).stance(headline, 0, (0, 3), None)[0].actor == "Lai"  # no story: unknown
+    two = StoryContext(family_first, [headline, "Lai Ching-te met Hu Jintao.", "Hu Lai was there."])
+    assert ArticleResolver(family_first, two).stance("Hu rejected it.", 0, (0, 2), None)[0].actor == "China"
     lead = "ABUJA, July 30 - West African leaders gave the junta a week."
     assert _dateline(lead, (0, 5)) and not _dateline(lead, (16, 34))
     agency = "PRETORIA, Oct. 28 (Meridian Africa Wire) — Tigrayan negotiators called for talks."

@@ -40,7 +40,9 @@ STATE_ROLES = {"junta", "government", "ministry", "cabinet", "army", "military",
                "authorities", "regime", "parliament", "congress", "senate", "presidency", "prefecture", "kingdom",
                "republic", "navy", "tribunal", "legislature", "country", "state", "court", "capital", "nation"}
 NON_STATE_ROLES = {"union", "rebels", "militants", "insurgents", "militia", "gang", "guerrillas", "strikers", "party",
-                   "network", "broadcaster", "campaign", "platform"}
+                   "network", "broadcaster", "campaign", "platform", "opposition", "protesters", "demonstrators",
+                   "separatists", "paramilitary", "paramilitaries", "kidnappers", "hostage-takers", "students",
+                   "employers", "organisers", "organizers"}
 INTERNATIONAL_ROLES = {"bloc"}
 GROUP_ROLES = {"group", "alliance", "movement", "council", "company", "coalition", "delegation",
                "side", "sides", "leaders", "organisation", "organization", "committee", "commission", "federation",
@@ -86,6 +88,12 @@ def kind(mention: str) -> str | None:
     low = [w.lower() for w in words]
     if any(w[0].isupper() and not _role(w.lower(), roles) and w.lower() not in ROLE_MODIFIERS for w in words):
         return None  # a capitalised word that is not a role: a name (known or not) that speaks for itself
+    # a body named as the owner speaks: "the coalition's chairman", "the region's foreign affairs chief"
+    owners = [w[:-2] for w in low if w.endswith(("'s", "’s"))]
+    for need, words_of in (("state", STATE_ROLES), ("non-state", NON_STATE_ROLES),
+                           ("international", INTERNATIONAL_ROLES), ("group", GROUP_ROLES)):
+        if any(_role(w, words_of) for w in owners):
+            return need
     # a body's kind first: "the union leaders" speak for a union, "an army spokesman" for a state
     for need, words_of in (("state", STATE_ROLES), ("non-state", NON_STATE_ROLES),
                            ("international", INTERNATIONAL_ROLES), ("person", PERSON_ROLES), ("group", GROUP_ROLES)):
@@ -106,6 +114,12 @@ def state_qualified_group(table: ActorTable, mention: str, found: Resolved) -> b
         return False
     rest = head[hits[-1][1]:]  # the words after the last name: what the name qualifies
     return any(_role(w.lower(), NON_STATE_ROLES) for w in _WORDS.findall(rest))
+
+
+def _names(person: str, word: str) -> bool:
+    """Whether ``word`` is the first or the last word of a person's name ("Lai" in "Lai Ching-te")."""
+    words = person.split()
+    return len(words) > 1 and word in (words[0], words[-1])
 
 
 def pair_need(mention: str) -> str:
@@ -174,6 +188,16 @@ class StoryContext:
         out.counts = self.counts - self._sides(text)
         return out
 
+    def person(self, name: str) -> Resolved | None:
+        """The table's person named anywhere in the story whose name begins or ends with ``name`` ("Lai"
+        for "Lai Ching-te", "Scargill" for "Arthur Scargill"); None unless every such person speaks
+        for one side. Headlines name people by surname before the text gives the full name."""
+        found = [a for hits in self._hits.values() for _, _, a in hits if a.type == "individual"
+                 and _names(a.name, name)]
+        if not found or len({a.side for a in found}) > 1:
+            return None
+        return Resolved(name, found[0].name, found[0].side, "individual", True)
+
     def best(self, mention: str, need: str, n: int = 1, exclude: str | None = None) -> Resolved | None:
         """The ``n`` sides of kind ``need`` the story names most (first named first among equals), other
         than ``exclude``, as one resolution; None when the story names fewer."""
@@ -233,10 +257,13 @@ class ArticleResolver:
             if earlier and not qualified:  # no compatible kind: the nearest named actor of any kind
                 return earlier[-1]
         if found is not None and not found.known:  # "Ms. Su" after "Labor Secretary Julie Su": the same person
-            last = _WORDS.findall(_clean(mention))[-1:] if _WORDS.findall(_clean(mention)) else []
+            last = _WORDS.findall(_clean(mention))[-1:]
             for pos, cand in sorted(self.candidates, key=lambda pc: pc[0], reverse=True):
-                if pos < at and cand.type == "individual" and last and cand.actor.split()[-1] == last[0]:
+                if pos < at and cand.type == "individual" and last and _names(cand.actor, last[0]):
                     return cand
+            named = story.person(last[0]) if story is not None and last and last[0][0].isupper() else None
+            if named is not None:  # named in full elsewhere in the story: the headline's "Lai"
+                return named
         return found
 
     def stance(self, text: str, offset: int, speaker: tuple[int, int] | None,

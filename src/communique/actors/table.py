@@ -64,6 +64,11 @@ def _fold(text: str) -> str:
     return "".join(c for c in text if not unicodedata.combining(c)).replace("’", "'").replace("‘", "'")
 
 
+def _undotted(word: str) -> str:
+    """A word without the full stop that ends its sentence ("Kyiv." -> "Kyiv"); "U.S." keeps its dots."""
+    return word[:-1] if word.endswith(".") and word.count(".") == 1 and len(word) > 1 else word
+
+
 @lru_cache(maxsize=1 << 16)  # pure, and called for every word of every sentence: names repeat
 def _clean(text: str) -> str:
     """A mention as a name: whitespace collapsed, no leading "the", no possessive or edge punctuation."""
@@ -225,17 +230,21 @@ class ActorTable:
         found = []
         i = 0
         while i < len(tokens):
-            if not tokens[i][2] or (key(tokens[i][2]) not in self._first and tokens[i][2].casefold() not in self._first
-                                    and tokens[i][2].casefold() != "the"):
+            if not tokens[i][2] or not any(key(w) in self._first or w.casefold() in self._first or w.casefold() == "the"
+                                           for w in (tokens[i][2], _undotted(tokens[i][2]))):
                 i += 1
                 continue
             for j in range(min(len(tokens), i + _MAX_NGRAM), i, -1):
                 words = [t[2] for t in tokens[i:j] if t[2]]
+                end = tokens[j - 1][1]
                 name = self._index.get(key(" ".join(words))) if words else None
                 if name is None and j - i > 1:  # a possessive inside a name: "People's Alliance for Democracy"
-                    name = self._index.get(key(text[tokens[i][0]:tokens[j - 1][1]]))
+                    name = self._index.get(key(text[tokens[i][0]:end]))
+                if name is None and words and _undotted(words[-1]) != words[-1]:  # "... met Sergei Lavrov."
+                    name = self._index.get(key(" ".join([*words[:-1], _undotted(words[-1])])))
+                    end = tokens[j - 1][0] + text[tokens[j - 1][0]:end].rindex(".")
                 if name is not None:
-                    found.append((tokens[i][0], tokens[j - 1][1], self.actors[name]))
+                    found.append((tokens[i][0], end, self.actors[name]))
                     i = j - 1
                     break
             i += 1
