@@ -147,14 +147,20 @@ def _assert_close_calls_rescored(model, texts, reduced, fp32, monkeypatch):
 def test_bf16_close_calls_are_scored_again_in_fp32(tiny_data, tiny_bert, monkeypatch):
     from communique.models import transformer
 
+    import torch
+
     model = _fit(tiny_data, "transformer", tiny_bert)
     texts = TEXTS + MORE_TEXTS  # enough sentences that bf16 leaves several distinct gaps
     model.precision = "fp32"
     fp32 = model.logits(texts)
-    model.precision = "bf16"  # autocast, emulated on a CPU without bf16
+    model.precision = "bf16"  # a bf16 copy of the weights (emulated on a CPU without bf16)
     monkeypatch.setattr(transformer, "RECHECK_GAP", 0.0)
     bf16 = model.logits(texts)
     assert not np.allclose(bf16, fp32, atol=1e-6)
+    assert {p.dtype for p in model.model_.parameters()} == {torch.float32}  # the fp32 model is left as it was
+    model.precision = "fp32"
+    np.testing.assert_allclose(model.logits(texts), fp32, rtol=0, atol=1e-6)
+    model.precision = "bf16"
     _assert_close_calls_rescored(model, texts, bf16, fp32, monkeypatch)
 
 
