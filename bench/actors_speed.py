@@ -4,11 +4,13 @@ The run must have been trained with ``model.actors: true``. Both jobs score the 
 articles (8 corpus sentences each) with the same stance model in this one process; "without"
 sets the loaded model's actors aside, which is what a run trained without them does. The
 tagger runs on the sentences labelled as stances only, so the cost follows the share of stance
-sentences (printed). Each runtime in --runtimes (torch, onnx, onnx-int8) is applied to the stance
-model and the tagger alike, as ``communique score --runtime`` does. Best of --repeat interleaved runs.
+sentences (printed). Each setting -- a runtime of --runtimes (torch, onnx, onnx-int8) with a precision of
+--precisions (auto, bf16, fp32) -- is applied to the stance model and the tagger alike, as
+``communique score --runtime --precision`` does; rows are compared with the first setting's. Best of
+--repeat interleaved runs.
 
 Usage: .venv/bin/python bench/actors_speed.py --model runs/demo [--sentences 2000] [--repeat 2]
-       [--runtimes torch,onnx]
+       [--runtimes torch,onnx] [--precisions fp32,auto]
 """
 
 from __future__ import annotations
@@ -43,8 +45,9 @@ def main() -> None:
     ap.add_argument("--sentences", type=int, default=2000)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--runtimes", default="torch", help="comma-separated: torch, onnx, onnx-int8")
+    ap.add_argument("--precisions", default="auto", help="comma-separated: auto, bf16, fp32")
     a = ap.parse_args()
-    runtimes = a.runtimes.split(",")
+    runtimes = [f"{r}, {p}" for r in a.runtimes.split(",") for p in a.precisions.split(",")]
     model = load_model(a.model)
     if model.actors_ is None:
         raise SystemExit(f"{a.model}: trained without actors (model.actors: true)")
@@ -60,10 +63,12 @@ def main() -> None:
         for _ in range(a.repeat):
             for runtime, with_actors in jobs:
                 model.actors_ = actors if with_actors else None
-                set_inference(model, runtime=runtime)  # the stance model, and the tagger when it runs
+                engine, precision = runtime.split(", ")  # the stance model, and the tagger when it runs
+                set_inference(model, runtime=engine, precision=precision)
                 out = Path(tmp) / "scores.jsonl"
                 t = time.perf_counter()
-                score([str(src)], model, out, ScoreOptions(force=True), progress=False)
+                score([str(src)], model, out, ScoreOptions(force=True, precision=precision, runtime=engine),
+                      progress=False)
                 best[runtime, with_actors] = min(best[runtime, with_actors], time.perf_counter() - t)
                 if with_actors:
                     rows = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
@@ -72,7 +77,7 @@ def main() -> None:
                                          r["target_start"], r["target_end"], r["target_actor"]) for r in rows]
         for (runtime, with_actors), sec in best.items():
             name = f"{runtime}, {'with' if with_actors else 'without'} actors"
-            print(f"{name:<28} {n / sec:7.1f} sentences/s  ({sec:.1f} s for {n} sentences)")
+            print(f"{name:<34} {n / sec:7.1f} sentences/s  ({sec:.1f} s for {n} sentences)")
         print(f"stance sentences (tagged): {stance} of {n} ({stance / n:.0%})")
         for runtime in runtimes:
             print(f"{runtime}: with/without actors {best[runtime, False] / best[runtime, True]:.2f}x the speed; "

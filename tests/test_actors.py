@@ -363,6 +363,33 @@ def test_stance_only_scoring_leaves_the_tagger_unloaded_and_the_labels_unchanged
     assert "dyads" not in json.loads((tmp_path / "stance.summary.jsonl").read_text(encoding="utf-8"))
 
 
+def test_bf16_tagging_tags_close_calls_again_in_fp32(actor_run, monkeypatch):
+    import numpy as np
+
+    from communique.actors import tagger as tagging
+    from communique.models import load_model
+
+    tagger = load_model(actor_run[0]).actors_.tagger
+    texts = ["Moscow warned Kyiv of a crushing response.", "The union said it would strike on Monday.",
+             "Officials in Nairobi rejected the call for talks, saying the rebels had broken every truce."]
+    tagger.precision = "fp32"
+    fp32 = tagger.tag_probs(texts)
+    tagger.precision = "bf16"
+    monkeypatch.setattr(tagging, "RECHECK_GAP", 0.0)  # bf16 alone
+    alone = tagger.tag_probs(texts)
+    assert not all(np.allclose(a[0], b[0], rtol=0, atol=1e-6) for a, b in zip(fp32, alone))
+    monkeypatch.setattr(tagging, "RECHECK_GAP", float("inf"))  # every sentence is a close call: all in fp32
+    assert all(np.array_equal(a[0], b[0]) for a, b in zip(fp32, tagger.tag_probs(texts)))
+    gaps = [tagging._closest(p, o) for p, o in alone]
+    monkeypatch.setattr(tagging, "RECHECK_GAP", sorted(gaps)[1])  # the closest call alone goes to fp32
+    mixed = tagger.tag_probs(texts)
+    for i, gap in enumerate(gaps):  # fp32 again, padded to its own length: equal up to float rounding
+        if gap < sorted(gaps)[1]:
+            np.testing.assert_allclose(mixed[i][0], fp32[i][0], rtol=0, atol=1e-5)
+        else:
+            assert np.array_equal(mixed[i][0], alone[i][0])
+
+
 def test_dyads_command_and_evaluate_report_actors(actor_run, tmp_path):
     from communique.cli import main
     from communique.evaluate import evaluate
