@@ -88,17 +88,15 @@ def kind(mention: str) -> str | None:
     low = [w.lower() for w in words]
     if any(w[0].isupper() and not _role(w.lower(), roles) and w.lower() not in ROLE_MODIFIERS for w in words):
         return None  # a capitalised word that is not a role: a name (known or not) that speaks for itself
-    # a body named as the owner speaks: "the coalition's chairman", "the region's foreign affairs chief"
-    owners = [w[:-2] for w in low if w.endswith(("'s", "’s"))]
-    for need, words_of in (("state", STATE_ROLES), ("non-state", NON_STATE_ROLES),
-                           ("international", INTERNATIONAL_ROLES), ("group", GROUP_ROLES)):
-        if any(_role(w, words_of) for w in owners):
-            return need
-    # a body's kind first: "the union leaders" speak for a union, "an army spokesman" for a state
-    for need, words_of in (("state", STATE_ROLES), ("non-state", NON_STATE_ROLES),
-                           ("international", INTERNATIONAL_ROLES), ("person", PERSON_ROLES), ("group", GROUP_ROLES)):
-        if any(_role(w, words_of) for w in low):
-            return need
+    bodies = (("state", STATE_ROLES), ("non-state", NON_STATE_ROLES), ("international", INTERNATIONAL_ROLES))
+    # a body named as the owner speaks: "the coalition's chairman", "the alliance's chief executive"
+    owners = [w[:-2] for w in low if w.endswith("'s")]
+    # then a body's kind first: "the union leaders" speak for a union, "an army spokesman" for a state
+    for among, kinds in ((owners, (*bodies, ("group", GROUP_ROLES))),
+                         (low, (*bodies, ("person", PERSON_ROLES), ("group", GROUP_ROLES)))):
+        for need, words_of in kinds:
+            if any(_role(w, words_of) for w in among):
+                return need
     return None
 
 
