@@ -624,3 +624,35 @@ def test_a_group_that_a_state_name_only_qualifies_is_a_role_not_the_state():
         alone = ArticleResolver(table)
         alone.see("Kyiv said so. " + mention, 0)  # only a state named before: a union keeps its own text
         assert alone.stance(mention, 14, (0, len(mention)), None)[0].actor == side, mention
+
+
+def test_common_words_descriptions_offices_and_particles():
+    t = ActorTable.from_dict({"actors": {
+        "Labour Party": {"type": "non-state", "aliases": ["Labour"]},
+        "Oil companies": {"type": "non-state"},
+        "Colombia": {"type": "state", "aliases": ["Bogota"]}, "Bulgaria": {"type": "state", "aliases": ["Sofia"]},
+        "North Macedonia": {"type": "state", "aliases": ["Skopje"]},
+        "FARC dissidents": {"type": "non-state"}, "ELN": {"type": "non-state"},
+        "Sadiq al-Kabir": {"type": "individual", "side": "Central Bank of Libya"},
+        "Central Bank of Libya": {"type": "state"}}})
+    # a one-word name with a capital is a common word in lower case; a longer name matches in any case
+    assert [a.name for _, _, a in t.find_all("The labour ministry met Labour on Monday.")] == ["Labour Party"]
+    assert not t.resolve("labour unions").known and t.resolve("Labour").actor == "Labour Party"
+    assert t.resolve("oil companies").actor == "Oil companies"
+    # an unknown mention whose head noun ends a name the story gives: "the dissidents" are the FARC dissidents
+    story = StoryContext(t, ["FARC dissidents attacked a base.", "Bogota blamed the ELN."])
+    res = ArticleResolver(t, story)
+    text = "Petro said the army would go after the dissidents."
+    at = text.index("the dissidents")
+    assert res.stance(text, 0, (0, 5), (at, len(text) - 1))[1].actor == "FARC dissidents"
+    assert ArticleResolver(t).stance(text, 0, (0, 5), (at, len(text) - 1))[1].actor == "dissidents"  # no story
+    # a minister the table does not know speaks for a state: the one the target is not
+    bilateral = StoryContext(t, ["Skopje and Sofia traded blame.", "Skopje said no.", "Skopje and Sofia waited."])
+    text = "Foreign Minister Teodora Genchovska warned Skopje that Bulgaria would keep its veto."
+    spk, tgt = ArticleResolver(t, bilateral).stance(text, 0, (0, 35), (43, 49))
+    assert (spk.actor, tgt.actor) == ("Bulgaria", "North Macedonia")
+    former = "Former President John Mahama pledged to repeal it."
+    assert ArticleResolver(t, bilateral).stance(former, 0, (0, 28), None)[0].actor == "Former President John Mahama"
+    # a surname without its Arabic article
+    story = StoryContext(t, ["Sadiq al-Kabir left Tripoli.", "The bank closed."])
+    assert ArticleResolver(t, story).stance("Kabir refused.", 0, (0, 5), None)[0].actor == "Central Bank of Libya"

@@ -56,6 +56,11 @@ ROLE_MODIFIERS = {"foreign", "interior", "defence", "defense", "constitutional",
                   "military", "presidential", "regional", "provincial", "local", "interim", "transitional",
                   "information", "energy", "home", "public"}
 _WORDS = re.compile(r"[A-Za-z][A-Za-z'-]*")
+# a title of government office before a name: its holder speaks for the state
+_OFFICE = re.compile(r"\b(?:President|Prime Minister|Minister|Premier|Chancellor|(?:Government|Presidential) "
+                     r"[Ss]pokes(?:man|woman|person))\s+(?:[A-Z][\w.'-]*\s*){1,4}$")
+_NOT_IN_OFFICE = {"former", "ex", "late", "senate", "party", "opposition", "union", "company", "club", "university"}
+_PARTICLE = re.compile(r"^(?:al|el|ad|as|ash|at|az)-", re.IGNORECASE)
 
 
 PAIRS = {"both": 2, "two": 2, "three": 3, "four": 4}  # "both sides", "the two governments", "the three leaders"
@@ -114,10 +119,29 @@ def state_qualified_group(table: ActorTable, mention: str, found: Resolved) -> b
     return any(_role(w.lower(), NON_STATE_ROLES) for w in _WORDS.findall(rest))
 
 
+def _singular(word: str) -> str:
+    """A plural noun in the singular, roughly ("militias" -> "militia", "parties" -> "party")."""
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+
+
 def _names(person: str, word: str) -> bool:
-    """Whether ``word`` is the first or the last word of a person's name ("Lai" in "Lai Ching-te")."""
+    """Whether ``word`` is the first or the last word of a person's name ("Lai" in "Lai Ching-te"), an Arabic
+    article aside ("Kabir" in "Sadiq al-Kabir")."""
     words = person.split()
-    return len(words) > 1 and word in (words[0], words[-1])
+    return len(words) > 1 and _PARTICLE.sub("", word) in (words[0], words[-1], _PARTICLE.sub("", words[-1]))
+
+
+def _unknown_office(table: ActorTable, mention: str) -> bool:
+    """Whether a mention is a holder of government office by title and a name the table does not know."""
+    found = table.resolve(mention)
+    if found is None or found.known:
+        return False
+    title = _OFFICE.search(_clean(mention))
+    before = _clean(mention)[:title.start()].split() if title else []
+    # not "Former President John Mahama", "Senate President Rodrigo Pacheco", "TEPCO President ..."
+    return title is not None and not any(w.lower() in _NOT_IN_OFFICE or (w.isupper() and len(w) > 1) for w in before)
 
 
 def pair_need(mention: str) -> str:
@@ -196,6 +220,21 @@ class StoryContext:
             return None
         return Resolved(name, found[0].name, found[0].side, "individual", True)
 
+    def described(self, mention: str) -> Resolved | None:
+        """The table's actor named in the story whose name or alias ends with the head noun of ``mention``
+        ("the dissidents" for "FARC dissidents", "every fighter who leaves" for "al-Shabaab fighters"); None
+        unless every such actor speaks for one side."""
+        head = _WORDS.findall(_HEAD_END.split(_clean(mention), maxsplit=1)[0])
+        if not head:
+            return None
+        word = _singular(head[-1].lower())
+        found = {a.name: a for hits in self._hits.values() for _, _, a in hits
+                 if any(_singular(alias.split()[-1].lower()) == word for alias in (a.name, *a.aliases) if " " in alias)}
+        if not found or len({a.side for a in found.values()}) > 1:
+            return None
+        actor = next(iter(found.values()))
+        return Resolved(mention, actor.name, actor.side, actor.type, True)
+
     def best(self, mention: str, need: str, n: int = 1, exclude: str | None = None) -> Resolved | None:
         """The ``n`` sides of kind ``need`` the story names most (first named first among equals), other
         than ``exclude``, as one resolution; None when the story names fewer."""
@@ -231,6 +270,8 @@ class ArticleResolver:
         if qualified:  # "France's unions": a union, whichever the story names, never France itself
             found = Resolved(mention, _clean(mention), _clean(mention), None, False)
         need = "non-state" if qualified else None if found is not None and found.known else kind(mention)
+        if need is None and _unknown_office(self.table, mention):
+            need = "state"  # "Interior Minister Kamel Feki", whom the table does not know, speaks for a state
         if need == "pair":  # the last N distinct single sides named before the mention
             n = PAIRS[_WORDS.findall(_clean(mention))[0].lower()]
             sides: list[str] = []
@@ -262,23 +303,33 @@ class ArticleResolver:
             named = story.person(last[0]) if story is not None and last and last[0][0].isupper() else None
             if named is not None:  # named in full elsewhere in the story: the headline's "Lai"
                 return named
+            described = story.described(mention) if story is not None else None
+            if described is not None:  # "the dissidents" in a story that names the FARC dissidents
+                return described
         return found
 
     def stance(self, text: str, offset: int, speaker: tuple[int, int] | None,
                target: tuple[int, int] | None) -> tuple[Mention, Mention]:
         """Speaker and target of a stance sentence whose tagged spans (sentence offsets) are given."""
-        out: list[Mention] = []
         story = self.story.without(text) if self.story is not None else None
-        for span in (speaker, target):
-            if span is None:
-                out.append(Mention(None, None, None, None))
+        # each role's mention resolves to a side other than the other role's; an office holder the table does
+        # not know ("Foreign Minister Teodora Genchovska") takes the state that the target is not, so the
+        # target goes first
+        office = speaker is not None and _unknown_office(self.table, text[speaker[0]:speaker[1]])
+        order = ("target", "speaker") if office else ("speaker", "target")
+        spans = {"speaker": speaker, "target": target}
+        found: dict[str, Mention] = {}
+        for role in order:
+            if spans[role] is None:
+                found[role] = Mention(None, None, None, None)
                 continue
-            s, e = span
-            r = self._resolve(text[s:e], offset + s, story, exclude=out[0].actor if out else None)
-            out.append(Mention(text[s:e], offset + s, offset + e, r.side))
+            s, e = spans[role]
+            other = found.get("target" if role == "speaker" else "speaker")
+            r = self._resolve(text[s:e], offset + s, story, exclude=other.actor if other else None)
+            found[role] = Mention(text[s:e], offset + s, offset + e, r.side)
             if r.known:  # a mention the table does not know ("protesters who") explains no later "he"
                 self.candidates.append((offset + s, r))
-        spk, tgt = out
+        spk, tgt = found["speaker"], found["target"]
         if spk.actor is None and self.last is not None:
             spk.actor = self.last[0].actor
             if tgt.actor is None:

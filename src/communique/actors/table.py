@@ -133,9 +133,14 @@ class ActorTable:
     def __init__(self, actors: dict[str, Actor]):
         self.actors = actors
         self._index: dict[str, str] = {}
+        # a one-word name written with a capital ("Labour", "Customers", "Memorial") is found only where the text
+        # capitalises it too: in lower case it is a common word ("labour unions"); longer names in any case
+        self._capitalised: set[str] = set()
         for actor in actors.values():
             for alias in (actor.name, *actor.aliases):
                 self._index.setdefault(key(alias), actor.name)
+                if " " not in _clean(alias) and any(c.isupper() for c in alias):
+                    self._capitalised.add(key(alias))
         # the first word of every name, as its key: most words of a sentence start no name and are skipped
         self._first = {key(k.split(" ", 1)[0]) for k in self._index} | {k.split(" ", 1)[0] for k in self._index}
 
@@ -220,9 +225,13 @@ class ActorTable:
         return cls(actors)
 
     def lookup(self, name: str) -> Actor | None:
-        """The actor whose name or alias is exactly ``name`` (after cleaning), or None."""
-        hit = self._index.get(key(name))
-        return self.actors[hit] if hit else None
+        """The actor whose name or alias is exactly ``name`` (after cleaning), or None. A name written with
+        capitals is not found in words written without them: "labour ministry" is not the Labour Party."""
+        k = key(name)
+        hit = self._index.get(k)
+        if hit is None or (k in self._capitalised and not any(c.isupper() for c in _clean(name))):
+            return None
+        return self.actors[hit]
 
     def find_all(self, text: str) -> list[tuple[int, int, Actor]]:
         """Known names in ``text`` as ``(start, end, actor)``, left to right, longest match first."""
@@ -237,14 +246,14 @@ class ActorTable:
             for j in range(min(len(tokens), i + _MAX_NGRAM), i, -1):
                 words = [t[2] for t in tokens[i:j] if t[2]]
                 end = tokens[j - 1][1]
-                name = self._index.get(key(" ".join(words))) if words else None
-                if name is None and j - i > 1:  # a possessive inside a name: "People's Alliance for Democracy"
-                    name = self._index.get(key(text[tokens[i][0]:end]))
-                if name is None and words and _undotted(words[-1]) != words[-1]:  # "... met Sergei Lavrov."
-                    name = self._index.get(key(" ".join([*words[:-1], _undotted(words[-1])])))
+                actor = self.lookup(" ".join(words)) if words else None
+                if actor is None and j - i > 1:  # a possessive inside a name: "People's Alliance for Democracy"
+                    actor = self.lookup(text[tokens[i][0]:end])
+                if actor is None and words and _undotted(words[-1]) != words[-1]:  # "... met Sergei Lavrov."
+                    actor = self.lookup(" ".join([*words[:-1], _undotted(words[-1])]))
                     end = tokens[j - 1][0] + text[tokens[j - 1][0]:end].rindex(".")
-                if name is not None:
-                    found.append((tokens[i][0], end, self.actors[name]))
+                if actor is not None:
+                    found.append((tokens[i][0], end, actor))
                     i = j - 1
                     break
             i += 1
