@@ -656,3 +656,18 @@ def test_common_words_descriptions_offices_and_particles():
     # a surname without its Arabic article
     story = StoryContext(t, ["Sadiq al-Kabir left Tripoli.", "The bank closed."])
     assert ArticleResolver(t, story).stance("Kabir refused.", 0, (0, 5), None)[0].actor == "Central Bank of Libya"
+
+
+def test_a_named_target_keeps_its_side_when_an_inferred_speaker_collides_with_it():
+    t = ActorTable.from_dict({"actors": {"Lebanon": {"type": "state", "aliases": ["Lebanese army", "Beirut"]},
+                                         "UNIFIL": {"type": "international"}, "Israel": {"type": "state"}}})
+    story = StoryContext(t, ["Beirut asked UNIFIL to stay.", "Beirut thanked UNIFIL.", "UNIFIL patrols went on.",
+                             "Israel said nothing."])
+    text = "A spokesman said the force would keep supporting the Lebanese army."
+    at = text.index("the Lebanese army")
+    spk, tgt = ArticleResolver(t, story).stance(text, 0, (0, 11), (at, len(text) - 1))
+    assert (spk.actor, tgt.actor) == ("UNIFIL", "Lebanon")  # not Lebanon speaking to an implied Israel
+    # two named actors on one side: the target is the wrong mention, as before
+    both = "Beirut told the Lebanese army to hold."
+    spk, tgt = ArticleResolver(t, story).stance(both, 0, (0, 6), (12, 29))
+    assert (spk.actor, tgt.text) == ("Lebanon", None)

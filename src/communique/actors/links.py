@@ -55,6 +55,9 @@ ROLE_MODIFIERS = {"foreign", "interior", "defence", "defense", "constitutional",
                   "senior", "top", "state", "armed", "central", "high", "ruling", "health", "labour", "labor",
                   "military", "presidential", "regional", "provincial", "local", "interim", "transitional",
                   "information", "energy", "home", "public"}
+# words that open a sentence with a capital and name no one: "A spokesman", "Every fighter", "Those who"
+DETERMINERS = {"a", "an", "any", "every", "each", "all", "some", "no", "those", "these", "its", "their", "his", "her",
+               "our", "both"}
 _WORDS = re.compile(r"[A-Za-z][A-Za-z'-]*")
 # a title of government office before a name: its holder speaks for the state
 _OFFICE = re.compile(r"\b(?:President|Prime Minister|Minister|Premier|Chancellor|(?:Government|Presidential) "
@@ -91,7 +94,8 @@ def kind(mention: str) -> str | None:
     head = _HEAD_END.split(text, maxsplit=1)[0]  # "a senior official at the IT ministry": an official
     words = _WORDS.findall(head) or words
     low = [w.lower() for w in words]
-    if any(w[0].isupper() and not _role(w.lower(), roles) and w.lower() not in ROLE_MODIFIERS for w in words):
+    if any(w[0].isupper() and not _role(w.lower(), roles) and w.lower() not in ROLE_MODIFIERS | DETERMINERS
+           for w in words):
         return None  # a capitalised word that is not a role: a name (known or not) that speaks for itself
     bodies = (("state", STATE_ROLES), ("non-state", NON_STATE_ROLES), ("international", INTERNATIONAL_ROLES))
     # a body named as the owner speaks: "the coalition's chairman", "the alliance's chief executive"
@@ -308,6 +312,13 @@ class ArticleResolver:
                 return described
         return found
 
+    def _named(self, mention: str | None) -> bool:
+        """Whether a mention names its actor itself (a table name, not a role, pronoun or description)."""
+        if mention is None or kind(mention) is not None:
+            return False
+        found = self.table.resolve(mention)
+        return found is not None and found.known
+
     def stance(self, text: str, offset: int, speaker: tuple[int, int] | None,
                target: tuple[int, int] | None) -> tuple[Mention, Mention]:
         """Speaker and target of a stance sentence whose tagged spans (sentence offsets) are given."""
@@ -335,7 +346,13 @@ class ArticleResolver:
             if tgt.actor is None:
                 tgt.actor = self.last[1].actor
         if tgt.actor is not None and tgt.actor == spk.actor:  # a speaker is not its own target: a wrong mention
-            tgt = Mention(None, None, None, None)
+            if spk.text is not None and self._named(tgt.text) and not self._named(spk.text):
+                # the target is named and the speaker only inferred ("a spokesman ... supporting the Lebanese
+                # army"): the speaker is the one to find again, on another side
+                again = self._resolve(spk.text, spk.start, story, exclude=tgt.actor)
+                spk = Mention(spk.text, spk.start, spk.end, again.side if again.side != tgt.actor else None)
+            else:
+                tgt = Mention(None, None, None, None)
         if tgt.text is None and tgt.actor is None and spk.actor and "; " not in spk.actor and story is not None:
             # no target named: the stance is taken towards the other side the story names most
             # ("If the state does not comply, we will consider the ceasefire dead", in a story of
