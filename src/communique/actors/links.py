@@ -72,10 +72,16 @@ _PARTICLE = re.compile(r"^(?:al|el|ad|as|ash|at|az)-", re.IGNORECASE)
 PAIRS = {"both": 2, "two": 2, "three": 3, "four": 4}  # "both sides", "the two governments", "the three leaders"
 
 
+def _singular(word: str) -> str:
+    """A plural noun in the singular, roughly ("militias" -> "militia", "parties" -> "party")."""
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+
+
 def _role(word: str, roles: set[str]) -> bool:
     """A role word, in the singular or the plural ("officials", "ministries", "governors")."""
-    return (word in roles or (word.endswith("s") and word[:-1] in roles)
-            or (word.endswith("ies") and word[:-3] + "y" in roles))
+    return word in roles or _singular(word) in roles
 
 
 def kind(mention: str) -> str | None:
@@ -126,13 +132,6 @@ def state_qualified_group(table: ActorTable, mention: str, found: Resolved) -> b
     return any(_role(w.lower(), NON_STATE_ROLES) for w in _WORDS.findall(rest))
 
 
-def _singular(word: str) -> str:
-    """A plural noun in the singular, roughly ("militias" -> "militia", "parties" -> "party")."""
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
-
-
 def _names(person: str, word: str) -> bool:
     """Whether ``word`` is the first or the last word of a person's name ("Lai" in "Lai Ching-te"), an Arabic
     article aside ("Kabir" in "Sadiq al-Kabir")."""
@@ -140,15 +139,13 @@ def _names(person: str, word: str) -> bool:
     return len(words) > 1 and _PARTICLE.sub("", word) in (words[0], words[-1], _PARTICLE.sub("", words[-1]))
 
 
-def _unknown_office(table: ActorTable, mention: str) -> bool:
-    """Whether a mention is a holder of government office by title and a name the table does not know."""
-    found = table.resolve(mention)
-    if found is None or found.known:
-        return False
-    title = _OFFICE.search(_clean(mention))
-    before = _clean(mention)[:title.start()].split() if title else []
-    # not "Former President John Mahama", "Senate President Rodrigo Pacheco", "TEPCO President ..."
-    return title is not None and not any(w.lower() in _NOT_IN_OFFICE or (w.isupper() and len(w) > 1) for w in before)
+def _office(mention: str) -> bool:
+    """Whether a mention names a holder of government office by title and name ("Interior Minister Kamel
+    Feki"); not "Former President John Mahama", "Senate President Rodrigo Pacheco", "TEPCO President ..."."""
+    text = _clean(mention)
+    title = _OFFICE.search(text)
+    return title is not None and not any(w.lower() in _NOT_IN_OFFICE or (w.isupper() and len(w) > 1)
+                                         for w in text[:title.start()].split())
 
 
 def pair_need(mention: str) -> str:
@@ -277,7 +274,7 @@ class ArticleResolver:
         if qualified:  # "France's unions": a union, whichever the story names, never France itself
             found = Resolved(mention, _clean(mention), _clean(mention), None, False)
         need = "non-state" if qualified else None if found is not None and found.known else kind(mention)
-        if need is None and _unknown_office(self.table, mention):
+        if need is None and found is not None and not found.known and _office(mention):
             need = "state"  # "Interior Minister Kamel Feki", whom the table does not know, speaks for a state
         if need == "pair":  # the last N distinct single sides named before the mention
             n = PAIRS[_WORDS.findall(_clean(mention))[0].lower()]
@@ -329,7 +326,8 @@ class ArticleResolver:
         # each role's mention resolves to a side other than the other role's; an office holder the table does
         # not know ("Foreign Minister Teodora Genchovska") takes the state that the target is not, so the
         # target goes first
-        office = speaker is not None and _unknown_office(self.table, text[speaker[0]:speaker[1]])
+        said = self.table.resolve(text[speaker[0]:speaker[1]]) if speaker is not None else None
+        office = said is not None and not said.known and _office(said.mention)
         order = ("target", "speaker") if office else ("speaker", "target")
         spans = {"speaker": speaker, "target": target}
         found: dict[str, Mention] = {}
