@@ -1,5 +1,5 @@
 """Time the default training per epoch, side by side: length-grouped or random batches, frozen or
-trained word embeddings, frozen lower layers, fp32.
+trained word embeddings, frozen lower layers, fp32, hidden dropout off, larger batches.
 
 Each variant trains the shipped default config (``configs/minilm.yaml``, without the actor tagger,
 which has its own Trainer) for ``--epochs`` epochs in a fresh run directory and reports seconds per
@@ -28,6 +28,9 @@ VARIANTS = {
     "embeddings-trained": ["training.freeze_embeddings=false"],
     "2-layers-frozen": ["training.frozen_layers=2"],
     "fp32": ["training.precision=fp32"],
+    "no-hidden-dropout": ["model.hidden_dropout=0.0"],
+    "no-hidden-dropout-batch-64": ["model.hidden_dropout=0.0", "training.batch_size=64"],
+    "no-hidden-dropout-2-frozen": ["model.hidden_dropout=0.0", "training.frozen_layers=2"],
 }
 
 

@@ -239,7 +239,8 @@ def actor_run(tmp_path_factory, tiny_bert):
                                           ("test", "te", ("eps", "zeta")))}
     cfg = config_from_dict({
         "model": {"family": "tfidf", "actors": True, "actor_table": str(table), "actor_encoder": str(tiny_bert),
-                  "max_length": 32, "actor_epochs": 1},
+                  "max_length": 32, "actor_epochs": 1, "actor_layers": 1,
+                  "hidden_dropout": 0.0, "attention_dropout": 0.0},
         "data": {"train": [str(files["train"])], "dev": [str(files["dev"])], "test": [str(files["test"])],
                  "challenge": "", "articles": "", "dev_articles": ""},
         "training": {"epochs": 1, "batch_size": 8, "seed": 0}})

@@ -11,7 +11,7 @@ from communique.actors.dyads import aggregate, article_dyads, period_of, write_d
 from communique.actors.links import ArticleResolver, StoryContext, kind
 from communique.actors.scoring import article_actor_scores, resolve_sentences, span_f1, span_report
 from communique.actors.table import ActorTable
-from communique.errors import DataError
+from communique.errors import ConfigError, DataError
 from conftest import ACTOR_TABLE as TABLE
 from conftest import with_spans as _with_spans
 
@@ -275,6 +275,19 @@ def test_training_with_actors_saves_the_tagger_and_a_copy_of_the_table(actor_run
     card = (run / "MODEL_CARD.md").read_text(encoding="utf-8")
     assert "speaker actor accuracy" in card and "in its story" in card
     assert not (run / "checkpoints-actors").exists()
+    encoder = json.loads(next((run / "model" / "actors").rglob("config.json")).read_text(encoding="utf-8"))
+    assert encoder["num_hidden_layers"] == 1 and encoder["hidden_dropout_prob"] == 0.0  # actor_layers, hidden_dropout
+    assert encoder["attention_probs_dropout_prob"] == 0.0
+
+
+def test_encoder_settings_are_checked_against_the_encoder(tiny_bert):
+    from communique.models.encoders import encoder_settings
+
+    assert encoder_settings(str(tiny_bert)) == {}
+    assert encoder_settings(str(tiny_bert), 0.0, 0.05, 1) == {
+        "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.05, "num_hidden_layers": 1}
+    with pytest.raises(ConfigError, match="actor_layers: 3, but the encoder has only 2 layers"):
+        encoder_settings(str(tiny_bert), layers=3)
 
 
 def test_tagger_spans_are_whole_words_inside_the_text(actor_run):
@@ -671,3 +684,24 @@ def test_a_named_target_keeps_its_side_when_an_inferred_speaker_collides_with_it
     both = "Beirut told the Lebanese army to hold."
     spk, tgt = ArticleResolver(t, story).stance(both, 0, (0, 6), (12, 29))
     assert (spk.actor, tgt.text) == ("Lebanon", None)
+
+
+def test_a_person_the_table_lacks_takes_the_group_the_story_gives_them_a_post_in():
+    table = ActorTable.from_dict({"actors": {"GDL": {"type": "non-state"}, "Germany": {"type": "state"},
+                                             "Iran": {"type": "state", "aliases": ["Iranian"]},
+                                             "United Kingdom": {"type": "state", "aliases": ["British"]}}})
+    story = StoryContext(table, ["GDL leader Claus Weselsky called a six-day strike on Monday.",
+                                 "Weselsky threatened to extend the strike.",
+                                 "Iranian officials told Geoffrey Adams, the British ambassador, to leave.",
+                                 "Adams rejected the demand.", "Germany said the talks would go on."])
+
+    def speaker(text, end):
+        return ArticleResolver(table, story).stance(text, 0, (0, end), None)[0].actor
+
+    assert speaker("Weselsky threatened to extend the strike.", 8) == "GDL"  # "GDL leader Claus Weselsky"
+    assert speaker("Adams rejected the demand.", 5) == "United Kingdom"  # ", the British ambassador" after the name
+    assert story.affiliated("Adams").side == story.affiliated("Geoffrey Adams").side == "United Kingdom"
+    assert story.affiliated("GDL") is None  # an acronym names a body, not a person
+    # "officials told" gives no post: the Iranians are not the ambassador's side
+    told = StoryContext(table, ["Iranian officials told Geoffrey Adams to leave.", "Adams rejected the demand."])
+    assert told.affiliated("Adams") is None

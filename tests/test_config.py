@@ -62,6 +62,8 @@ def test_missing_and_invalid_yaml(tmp_path):
     ({"family": "ensemble", "members": ["runs/a"], "pretrained": "bert-base-cased"},
      "model.pretrained is set but family 'ensemble' does not use it (it applies to family embedding or transformer)"),
     ({"family": "tfidf", "actor_epochs": 2}, "(it applies to model.actors: true)"),
+    ({"family": "tfidf", "hidden_dropout": 0.0}, "model.hidden_dropout is set but family 'tfidf' does not use it"),
+    ({"family": "transformer", "actor_layers": 3}, "(it applies to model.actors: true)"),
 ])
 def test_a_model_key_the_family_ignores_is_an_error(model, message):
     with pytest.raises(ConfigError) as e:
@@ -70,5 +72,12 @@ def test_a_model_key_the_family_ignores_is_an_error(model, message):
 
 
 def test_model_keys_at_their_defaults_or_used_by_the_family_pass():
+    assert config_from_dict({"model": {"hidden_dropout": None}}).model.hidden_dropout is None
+    assert config_from_dict({"model": {"hidden_dropout": 0}}).model.hidden_dropout == 0.0
+    assert config_from_dict({"model": {"family": "tfidf", "actors": True, "hidden_dropout": 0.05}}).model.hidden_dropout
+    with pytest.raises(ConfigError, match="model.hidden_dropout: 1.5 is above the maximum 0.9"):
+        config_from_dict({"model": {"hidden_dropout": 1.5}})
+    with pytest.raises(ConfigError, match="model.hidden_dropout: expected a number"):
+        config_from_dict({"model": {"hidden_dropout": "none"}})
     assert config_from_dict({"model": {"family": "tfidf", "actors": True, "actor_epochs": 2}}).model.actor_epochs == 2
     assert config_from_dict({"model": {"family": "tfidf", "pretrained": "all-MiniLM-L6-v2"}}).model.family == "tfidf"

@@ -78,6 +78,25 @@ def test_frozen_weights_stay_pretrained_and_the_rest_trains(tiny_data, tiny_bert
         assert [n for n in changed if part in n], f"nothing under {part} was trained"
 
 
+def test_dropout_settings_reach_the_encoder_and_the_saved_config(tiny_data, tiny_bert, tmp_path):
+    from communique.config import config_from_dict
+
+    raw = tiny_config(tiny_data, "transformer", tiny_bert).to_dict()
+    raw["model"].update(hidden_dropout=0.0, attention_dropout=0.05)
+    model = build_model(config_from_dict(raw)).fit(load_labelled([tiny_data["train"]]))
+    cfg = model.model_.config
+    assert (cfg.hidden_dropout_prob, cfg.attention_probs_dropout_prob) == (0.0, 0.05)
+    import torch
+
+    if not torch.cuda.is_available():
+        assert cfg._attn_implementation == "eager"  # the faster attention for training on a CPU
+    model.save(tmp_path / "m")
+    saved = json.loads((tmp_path / "m/config.json").read_text())
+    assert (saved["hidden_dropout_prob"], saved["attention_probs_dropout_prob"]) == (0.0, 0.05)
+    # left unset, the encoder keeps its own dropout
+    assert _fit(tiny_data, "transformer", tiny_bert).model_.config.hidden_dropout_prob == 0.1
+
+
 def test_freezing_more_layers_than_the_encoder_has_is_an_error(tiny_data, tiny_bert):
     from communique.errors import ConfigError
 

@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,14 @@ class ModelConfig:
                                     f"or {SHARED_ENCODER!r}: the transformer family's own encoder, trained once for "
                                     "stance and spans")
     actor_epochs: float = _f(3.0, "maximum epochs of a separate tagger (early stopping on dev tag F1)", min=0.01)
+    actor_layers: int = _f(0, "keep only this many lowest layers of a separate tagger's encoder (0 = all): "
+                              "finding names needs less depth than stance, and each layer costs training "
+                              "and scoring time", min=0)
+    # fine-tuned encoders (transformer family, actor tagger)
+    hidden_dropout: float | None = _f(None, "dropout on the encoder's hidden states while fine-tuning; empty = "
+                                            "the encoder's own (0.1 for MiniLM)", min=0.0, max=0.9)
+    attention_dropout: float | None = _f(None, "dropout on the encoder's attention weights while fine-tuning; "
+                                               "empty = the encoder's own (0.1 for MiniLM)", min=0.0, max=0.9)
 
 
 @dataclass
@@ -113,6 +122,11 @@ def _coerce(key: str, value: Any, f: dataclasses.Field, tp: Any) -> Any:
     """Check ``value`` against the field's type ``tp`` and limits; return the typed value."""
     meta = f.metadata
     origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType) and type(None) in typing.get_args(tp):  # optional: None = unset
+        if value is None:
+            return None
+        (tp,) = [t for t in typing.get_args(tp) if t is not type(None)]
+        origin = typing.get_origin(tp)
     if origin is Literal or meta.get("choices"):
         allowed = meta.get("choices") or typing.get_args(tp)
         if value not in allowed:
@@ -178,9 +192,11 @@ def config_from_dict(raw: dict[str, Any], source: str = "config", check_packages
 
 
 # The model keys each family reads; the actor keys apply to every family once model.actors is on.
-FAMILY_KEYS = {"transformer": {"pretrained", "max_length"}, "tfidf": {"c", "ngram_max", "min_df"},
+FAMILY_KEYS = {"transformer": {"pretrained", "max_length", "hidden_dropout", "attention_dropout"},
+               "tfidf": {"c", "ngram_max", "min_df"},
                "embedding": {"pretrained", "max_length", "c"}, "ensemble": {"members"}}
-ACTOR_KEYS = {"actor_table", "actor_encoder", "actor_epochs", "max_length"}
+ACTOR_KEYS = {"actor_table", "actor_encoder", "actor_epochs", "actor_layers", "max_length", "hidden_dropout",
+              "attention_dropout"}
 
 
 def check_family_keys(model: ModelConfig, source: str = "config") -> None:
@@ -195,6 +211,9 @@ def check_family_keys(model: ModelConfig, source: str = "config") -> None:
         if model.actor_epochs != ModelConfig().actor_epochs:
             raise ConfigError(f"{source}: model.actor_epochs is set but a shared encoder trains for "
                               "training.epochs; remove it")
+        if model.actor_layers:
+            raise ConfigError(f"{source}: model.actor_layers is set but a shared encoder is the stance "
+                              "encoder, with all its layers; remove it")
     defaults = ModelConfig()
     for f in dataclasses.fields(ModelConfig):
         if f.name not in used and getattr(model, f.name) != getattr(defaults, f.name):

@@ -102,7 +102,9 @@ def _fit_actors(cfg: Config, actor_data, run_dir: Path, model):
     else:
         log.info("fitting the actor tagger on %s", cfg.model.actor_encoder)
         tagger = ActorTagger.fit(train_rows, dev_rows or None, cfg.model.actor_encoder, cfg.training,
-                                 cfg.model.max_length, cfg.model.actor_epochs, run_dir)
+                                 cfg.model.max_length, cfg.model.actor_epochs, run_dir,
+                                 layers=cfg.model.actor_layers,
+                                 dropout=(cfg.model.hidden_dropout, cfg.model.attention_dropout))
     return Actors(tagger, table, Path(cfg.model.actor_table))
 
 

@@ -67,6 +67,14 @@ _OFFICE = re.compile(r"\b(?:President|Prime Minister|Minister|Premier|Chancellor
                      r"[Ss]pokes(?:man|woman|person))\s+(?:[A-Z][\w.'-]*\s*){1,4}$")
 _NOT_IN_OFFICE = {"former", "ex", "late", "senate", "party", "opposition", "union", "company", "club", "university"}
 _PARTICLE = re.compile(r"^(?:al|el|ad|as|ash|at|az)-", re.IGNORECASE)
+# between a group or state and the name of its member in one phrase: "GDL leader Claus ", "'s Health Secretary
+# Susan " (a few words, no clause break); after a name: ", secretary-general of the ", ", who heads the "
+_AFFILIATION_BEFORE = re.compile(r"(?:'s?)?\s+(?:[\w.-]+\s+){1,5}")
+_NAME_END = re.compile(r"(?:[A-Z][^\W\d_]*(?:-[^\W\d_]+)?\s)*[A-Z][^\W\d_]*(?:-[^\W\d_]+)?$")  # "Oligui Nguema"
+_APPOSITION = re.compile(r",\s+(?:the\s+)?")
+_ROLE_AFTER = re.compile(r"(?:'s)?(?:\s+[a-z][\w-]*){0,2}")
+_GIVEN_NAME = re.compile(r"\b([A-Z][^\W\d_]+(?:-[^\W\d_]+)?)\s+$")
+_AFFILIATION_AFTER = re.compile(r",\s+(?:[\w'-]+\s+){1,5}?(?:of|for|at|heads|leads|chairs)\s+(?:the\s+)?")
 
 
 PAIRS = {"both": 2, "two": 2, "three": 3, "four": 4}  # "both sides", "the two governments", "the three leaders"
@@ -137,6 +145,18 @@ def _names(person: str, word: str) -> bool:
     article aside ("Kabir" in "Sadiq al-Kabir")."""
     words = person.split()
     return len(words) > 1 and _PARTICLE.sub("", word) in (words[0], words[-1], _PARTICLE.sub("", words[-1]))
+
+
+def _titled(gap: str) -> bool:
+    """Whether the words between a group and a person's name, or after the name, give the person a post in it:
+    "GDL leader Claus ", "'s Health Secretary Susan ", ", general secretary of the ": role words, qualifiers,
+    capitalised titles and given names, and at least one role."""
+    if not (_AFFILIATION_BEFORE.fullmatch(gap) or _AFFILIATION_AFTER.fullmatch(gap)):
+        return False
+    words = [w.lower() for w in _WORDS.findall(gap) if w.lower() not in ("s", "of", "for", "at", "the")]
+    lower = [w for w in _WORDS.findall(gap) if w[0].islower() and w not in ("s", "of", "for", "at", "the")]
+    return (any(_role(w, PERSON_ROLES) for w in words)
+            and all(_role(w, PERSON_ROLES) or w in ROLE_MODIFIERS or w in ("heads", "leads", "chairs") for w in lower))
 
 
 def _office(mention: str) -> bool:
@@ -224,6 +244,35 @@ class StoryContext:
             return None
         return Resolved(name, found[0].name, found[0].side, "individual", True)
 
+    def affiliated(self, name: str) -> Resolved | None:
+        """The side a story ties a person the table does not know to, where it names the person's group or state
+        in the same phrase: before the name ("GDL leader Claus Weselsky", "Kenya's Health Secretary Susan
+        Nakhumicha") or in an apposition after it ("Joshua Ansah, secretary-general of the TUC"); None unless
+        every such tie points at one side. ``name``: the capitalised words that end the mention ("Weselsky",
+        "Oligui Nguema")."""
+        roles = PERSON_ROLES | STATE_ROLES | NON_STATE_ROLES | GROUP_ROLES
+        if sum(c.isupper() for c in name.split()[-1]) > 1 or any(_role(w.lower(), roles) for w in name.split()):
+            return None  # an acronym or a role ("Legislative Assembly") names a body, not a person
+        pattern = re.compile(rf"\b{re.escape(name)}\b")
+        sides = set()
+        for text, hits in self._hits.items():
+            for m in pattern.finditer(text):
+                given = _GIVEN_NAME.search(text, 0, m.start()) if " " not in name else None
+                if " " not in name and (given is None or self.table.lookup(given.group(1)) is not None):
+                    continue  # a surname in the full name only: "Arthur Scargill", not "the West" or "Nepali Maoists"
+                before = [a.side for _, e, a in hits if e <= m.start() and _titled(text[e:m.start()])]
+                after = [a.side for s, e, a in hits if s >= m.end() and (
+                    _titled(text[m.end():s])  # "Joshua Ansah, general secretary of the TUC"
+                    or _APPOSITION.fullmatch(text[m.end():s]) and _titled(_ROLE_AFTER.match(text, e).group() + " "))]
+                # "Geoffrey Adams, the British ambassador": the group, then the post
+                tie = (before[-1:] or after[:1])
+                sides.update(side for side in tie if "; " not in side)
+        if len(sides) != 1:
+            return None
+        side = sides.pop()
+        actor = self.table.actors.get(side)
+        return Resolved(name, side, side, actor.type if actor else None, True)
+
     def described(self, mention: str) -> Resolved | None:
         """The table's actor named in the story whose name or alias ends with the head noun of ``mention``
         ("the dissidents" for "FARC dissidents", "every fighter who leaves" for "al-Shabaab fighters"); None
@@ -307,6 +356,10 @@ class ArticleResolver:
             named = story.person(last[0]) if story is not None and last and last[0][0].isupper() else None
             if named is not None:  # named in full elsewhere in the story: the headline's "Lai"
                 return named
+            name = _NAME_END.search(_HEAD_END.split(_clean(mention), maxsplit=1)[0].strip())
+            tied = story.affiliated(name.group()) if story is not None and name else None
+            if tied is not None:  # "Weselsky" in a story of "GDL leader Claus Weselsky": the GDL
+                return tied
             described = story.described(mention) if story is not None else None
             if described is not None:  # "the dissidents" in a story that names the FARC dissidents
                 return described

@@ -28,7 +28,7 @@ import torch
 from ..corpus import span_problem
 from ..errors import DataError, RunDirError
 from ..labels import FALLBACK_LABEL
-from ..models.encoders import device, freeze, resolve_pretrained, use_bf16
+from ..models.encoders import device, encoder_settings, freeze, resolve_pretrained, training_attention, use_bf16
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,10 @@ class ActorTagger:
     # ---- training -------------------------------------------------------------
     @classmethod
     def fit(cls, train: Sequence[dict[str, Any]], dev: Sequence[dict[str, Any]] | None, pretrained: str,
-            training_cfg, max_length: int, epochs: float, work_dir: Path) -> "ActorTagger":
+            training_cfg, max_length: int, epochs: float, work_dir: Path, *, layers: int = 0,
+            dropout: tuple[float | None, float | None] = (None, None)) -> "ActorTagger":
+        """Fine-tune ``pretrained`` (its ``layers`` lowest layers, 0 = all; ``dropout`` on hidden states and
+        attention weights, None = the encoder's own) to tag the speaker and target spans."""
         from datasets import Dataset
         from transformers import (AutoModelForTokenClassification, AutoTokenizer, DataCollatorForTokenClassification,
                                   EarlyStoppingCallback, Trainer, TrainingArguments)
@@ -154,7 +157,8 @@ class ActorTagger:
             raise DataError(f"{pretrained}: the actor tagger needs a fast tokenizer (character offsets)")
         model = AutoModelForTokenClassification.from_pretrained(
             source, num_labels=len(TAGS), id2label=dict(enumerate(TAGS)), label2id={t: i for i, t in enumerate(TAGS)},
-            ignore_mismatched_sizes=True, trust_remote_code=False)
+            ignore_mismatched_sizes=True, trust_remote_code=False,
+            **encoder_settings(source, *dropout, layers), **training_attention())
         freeze(model, tc.freeze_embeddings, tc.frozen_layers)
         self = cls(model, tokenizer, max_length)
 

@@ -64,6 +64,46 @@ def freeze(model, embeddings: bool = False, layers: int = 0) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
+# Where each architecture keeps the settings below in its config (BERT, RoBERTa, MiniLM, ELECTRA, DeBERTa...;
+# DistilBERT). An architecture with none of them refuses the setting instead of ignoring it.
+_KEYS = {"hidden_dropout": ("hidden_dropout_prob", "dropout"),
+         "attention_dropout": ("attention_probs_dropout_prob", "attention_dropout"),
+         "actor_layers": ("num_hidden_layers", "n_layers")}
+
+
+def encoder_settings(source: str, hidden_dropout: float | None = None, attention_dropout: float | None = None,
+                     layers: int = 0) -> dict[str, float | int]:
+    """Keyword arguments for ``from_pretrained`` that set the encoder's dropout on hidden states and on
+    attention weights (None: its own) and keep only its ``layers`` lowest layers (0: all), checked
+    against its config."""
+    from transformers import AutoConfig
+
+    from ..errors import ConfigError
+
+    wanted = {"hidden_dropout": hidden_dropout, "attention_dropout": attention_dropout,
+              "actor_layers": layers or None}
+    wanted = {k: v for k, v in wanted.items() if v is not None}
+    if not wanted:
+        return {}
+    config = AutoConfig.from_pretrained(source, trust_remote_code=False)
+    out: dict[str, float | int] = {}
+    for setting, value in wanted.items():
+        name = next((k for k in _KEYS[setting] if hasattr(config, k)), None)
+        if name is None:
+            raise ConfigError(f"model.{setting}: {type(config).__name__} has no such setting")
+        if setting == "actor_layers" and value > getattr(config, name):
+            raise ConfigError(f"model.actor_layers: {value}, but the encoder has only {getattr(config, name)} layers")
+        out[name] = value
+    return out
+
+
+def training_attention() -> dict[str, str]:
+    """``from_pretrained`` keywords for the attention a fine-tuning runs. On a CPU the plain (eager)
+    attention trained MiniLM 1.3x faster a step than PyTorch's fused kernel, with the same
+    computation (bench/README.md, "Training speed"); on a GPU the fused kernel stays."""
+    return {} if torch.cuda.is_available() else {"attn_implementation": "eager"}
+
+
 def device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 

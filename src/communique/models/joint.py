@@ -40,15 +40,16 @@ class StanceAndSpans(nn.Module):
         return {"loss": loss, "logits": out.logits, "tag_logits": tag_logits}
 
 
-def build(stance, source: str, class_weights: torch.Tensor | None = None):
-    """The joint module around a fresh sequence classifier, and the token classifier whose head it trains."""
+def build(stance, source: str, class_weights: torch.Tensor | None = None, settings: dict[str, Any] | None = None):
+    """The joint module around a fresh sequence classifier, and the token classifier whose head it trains
+    (``settings``: the stance encoder's ``from_pretrained`` overrides, so the two configs agree)."""
     from transformers import AutoModelForTokenClassification
 
     from ..errors import ConfigError
 
     tokens = AutoModelForTokenClassification.from_pretrained(
         source, num_labels=len(TAGS), id2label=dict(enumerate(TAGS)), label2id={t: i for i, t in enumerate(TAGS)},
-        ignore_mismatched_sizes=True, trust_remote_code=False)
+        ignore_mismatched_sizes=True, trust_remote_code=False, **(settings or {}))
     head = getattr(tokens, "classifier", None)
     if not isinstance(head, nn.Linear):
         raise ConfigError(f"model.actor_encoder: shared needs a token classifier with a linear `classifier` head; "

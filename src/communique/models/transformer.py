@@ -21,7 +21,7 @@ from ..config import MINILM
 from ..labels import LABEL2ID, LABELS
 from . import joint
 from .base import StanceModel
-from .encoders import device, freeze, resolve_pretrained, use_bf16
+from .encoders import device, encoder_settings, freeze, resolve_pretrained, training_attention, use_bf16
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,8 @@ class TransformerModel(StanceModel):
     family = "transformer"
 
     config_keys: ClassVar[dict[str, str]] = {
-        "pretrained": "model.pretrained", "max_length": "model.max_length",
+        "pretrained": "model.pretrained", "max_length": "model.max_length", "hidden_dropout": "model.hidden_dropout",
+        "attention_dropout": "model.attention_dropout",
         **{name: f"training.{name}" for name in (
             "epochs", "batch_size", "grad_accum", "learning_rate", "weight_decay", "warmup_ratio", "class_weighted",
             "patience", "precision", "seed", "group_by_length", "freeze_embeddings", "frozen_layers", "report_to")}}
@@ -74,8 +75,10 @@ class TransformerModel(StanceModel):
                  warmup_ratio: float = 0.1, class_weighted: bool = False, patience: int = 2,
                  precision: str = "auto", seed: int = 13, group_by_length: bool = True,
                  freeze_embeddings: bool = False, frozen_layers: int = 0, report_to: str = "none",
-                 runtime: str = "torch", inference_batch_size: int = 64):
+                 runtime: str = "torch", inference_batch_size: int = 64, hidden_dropout: float | None = None,
+                 attention_dropout: float | None = None):
         self.pretrained = pretrained
+        self.hidden_dropout, self.attention_dropout = hidden_dropout, attention_dropout  # None: the encoder's own
         self.max_length = max_length
         self.epochs = epochs
         self.batch_size = batch_size
@@ -110,12 +113,14 @@ class TransformerModel(StanceModel):
         self.tokenizer_ = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
         model = AutoModelForSequenceClassification.from_pretrained(
             source, num_labels=len(LABELS), id2label=dict(enumerate(LABELS)), label2id=LABEL2ID,
-            ignore_mismatched_sizes=True, trust_remote_code=False)
+            ignore_mismatched_sizes=True, trust_remote_code=False,
+            **self._encoder_settings(source))
         trainable = freeze(model, self.freeze_embeddings, self.frozen_layers)
         log.info("%d of %d weights trained", trainable, model.num_parameters())
         weights = self._class_weights(train) if self.class_weighted else None
         if spans:
-            model, token_model = joint.build(model, source, weights)
+            model, token_model = joint.build(model, source, weights,
+self._encoder_settings(source))
 
         def encode(batch):
             enc = self.tokenizer_(batch["text"], truncation=True, max_length=self.max_length,
@@ -196,6 +201,9 @@ class TransformerModel(StanceModel):
             self.span_model_.to(device()).eval()
         self.model_ = trained.to(device()).eval()
         return self
+
+    def _encoder_settings(self, source: str) -> dict[str, Any]:
+        return {**encoder_settings(source, self.hidden_dropout, self.attention_dropout), **training_attention()}
 
     @staticmethod
     def _class_weights(train) -> torch.Tensor:
