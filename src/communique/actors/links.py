@@ -11,8 +11,10 @@ neither is named. An unknown surname ("Ms. Su") takes the earlier named person i
 A stance that names no target at all (no mention, none inherited) is taken to be aimed at the other
 side its story names most. An office holder the table does not know ("Foreign Minister Teodora
 Genchovska") speaks for a state other than the target's; a description the table does not know ("the
-dissidents") takes the actor of the story whose name ends in the same noun; where an inferred speaker
-lands on a named target's side, the speaker is inferred again, on another side.
+dissidents") takes the actor of the story whose name ends in the same noun; a person the table does not
+know ("Weselsky") takes the group or state the story gives them a post in ("GDL leader Claus Weselsky";
+"Geoffrey Adams, the British ambassador"); where an inferred speaker lands on a named target's side, the
+speaker is inferred again, on another side.
 
 Where nothing compatible is named before a role mention (the first sentence of an article, or a
 sentence taken out of its story), a :class:`StoryContext` decides: the mention takes the actor that
