@@ -702,6 +702,8 @@ def test_a_person_the_table_lacks_takes_the_group_the_story_gives_them_a_post_in
     assert speaker("Adams rejected the demand.", 5) == "United Kingdom"  # ", the British ambassador" after the name
     assert story.affiliated("Adams").side == story.affiliated("Geoffrey Adams").side == "United Kingdom"
     assert story.affiliated("GDL") is None  # an acronym names a body, not a person
+    union = StoryContext(table, ["Claus Weselsky, secretary-general of the GDL, spoke on Monday."])
+    assert union.affiliated("Weselsky").side == "GDL"  # an apposition with "of" after the name
     # "officials told" gives no post: the Iranians are not the ambassador's side
     told = StoryContext(table, ["Iranian officials told Geoffrey Adams to leave.", "Adams rejected the demand."])
     assert told.affiliated("Adams") is None

@@ -155,9 +155,9 @@ def _titled(gap: str) -> bool:
     capitalised titles and given names, and at least one role."""
     if not (_AFFILIATION_BEFORE.fullmatch(gap) or _AFFILIATION_AFTER.fullmatch(gap)):
         return False
-    words = [w.lower() for w in _WORDS.findall(gap) if w.lower() not in ("s", "of", "for", "at", "the")]
-    lower = [w for w in _WORDS.findall(gap) if w[0].islower() and w not in ("s", "of", "for", "at", "the")]
-    return (any(_role(w, PERSON_ROLES) for w in words)
+    parts = [w for w in re.findall(r"[^\W\d_]+", gap) if w.lower() not in ("s", "of", "for", "at", "the")]
+    lower = [w for w in parts if w[0].islower()]  # "secretary-general": two role words
+    return (any(_role(w.lower(), PERSON_ROLES) for w in parts)
             and all(_role(w, PERSON_ROLES) or w in ROLE_MODIFIERS or w in ("heads", "leads", "chairs") for w in lower))
 
 
@@ -265,8 +265,8 @@ class StoryContext:
                 before = [a.side for _, e, a in hits if e <= m.start() and _titled(text[e:m.start()])]
                 after = [a.side for s, e, a in hits if s >= m.end() and (
                     _titled(text[m.end():s])  # "Joshua Ansah, general secretary of the TUC"
+                    # "Geoffrey Adams, the British ambassador": the group, then the post
                     or _APPOSITION.fullmatch(text[m.end():s]) and _titled(_ROLE_AFTER.match(text, e).group() + " "))]
-                # "Geoffrey Adams, the British ambassador": the group, then the post
                 tie = (before[-1:] or after[:1])
                 sides.update(side for side in tie if "; " not in side)
         if len(sides) != 1:
