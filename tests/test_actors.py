@@ -290,6 +290,17 @@ def test_encoder_settings_are_checked_against_the_encoder(tiny_bert):
         encoder_settings(str(tiny_bert), layers=3)
 
 
+def test_a_setting_the_encoder_does_not_have_is_refused(tmp_path):
+    from transformers import GPT2Config
+
+    from communique.models.encoders import encoder_settings
+
+    GPT2Config(n_layer=1, n_embd=8, n_head=2).save_pretrained(tmp_path)  # dropout under names of its own
+    with pytest.raises(ConfigError, match="model.hidden_dropout: GPT2Config has no such setting"):
+        encoder_settings(str(tmp_path), hidden_dropout=0.0)
+    assert encoder_settings(str(tmp_path), layers=1) == {"num_hidden_layers": 1}  # its layer count is mapped
+
+
 def test_tagger_spans_are_whole_words_inside_the_text(actor_run):
     from communique.models import load_model
 
@@ -612,6 +623,8 @@ def test_the_joint_loss_is_stance_plus_span_tags_and_only_stance_without_tags(ti
 
 @pytest.mark.parametrize("model, message", [
     ({"family": "tfidf", "actors": True, "actor_encoder": "shared"}, "needs family 'transformer'"),
+    ({"family": "transformer", "actors": True, "actor_encoder": "shared", "actor_layers": 3},
+     "model.actor_layers is set but a shared encoder is the stance encoder"),
     ({"family": "transformer", "actors": True, "actor_encoder": "shared", "actor_epochs": 2},
      "a shared encoder trains for training.epochs"),
 ])

@@ -111,16 +111,15 @@ class TransformerModel(StanceModel):
         source = resolve_pretrained(self.pretrained)
         self.path_: Path | None = None  # where the saved model lives (the ONNX export is cached there)
         self.tokenizer_ = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+        settings = {**encoder_settings(source, self.hidden_dropout, self.attention_dropout), **training_attention()}
         model = AutoModelForSequenceClassification.from_pretrained(
             source, num_labels=len(LABELS), id2label=dict(enumerate(LABELS)), label2id=LABEL2ID,
-            ignore_mismatched_sizes=True, trust_remote_code=False,
-            **self._encoder_settings(source))
+            ignore_mismatched_sizes=True, trust_remote_code=False, **settings)
         trainable = freeze(model, self.freeze_embeddings, self.frozen_layers)
         log.info("%d of %d weights trained", trainable, model.num_parameters())
         weights = self._class_weights(train) if self.class_weighted else None
         if spans:
-            model, token_model = joint.build(model, source, weights,
-self._encoder_settings(source))
+            model, token_model = joint.build(model, source, weights, settings)
 
         def encode(batch):
             enc = self.tokenizer_(batch["text"], truncation=True, max_length=self.max_length,
@@ -201,9 +200,6 @@ self._encoder_settings(source))
             self.span_model_.to(device()).eval()
         self.model_ = trained.to(device()).eval()
         return self
-
-    def _encoder_settings(self, source: str) -> dict[str, Any]:
-        return {**encoder_settings(source, self.hidden_dropout, self.attention_dropout), **training_attention()}
 
     @staticmethod
     def _class_weights(train) -> torch.Tensor:
