@@ -286,8 +286,10 @@ def test_encoder_settings_are_checked_against_the_encoder(tiny_bert):
     assert encoder_settings(str(tiny_bert)) == {}
     assert encoder_settings(str(tiny_bert), 0.0, 0.05, 1) == {
         "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.05, "num_hidden_layers": 1}
-    with pytest.raises(ConfigError, match="actor_layers: 3, but the encoder has only 2 layers"):
+    with pytest.raises(ConfigError, match="model.layers: 3, but the encoder has only 2 layers"):
         encoder_settings(str(tiny_bert), layers=3)
+    with pytest.raises(ConfigError, match="model.actor_layers: 3, but the encoder has only 2 layers"):
+        encoder_settings(str(tiny_bert), layers=3, layers_key="actor_layers")
 
 
 def test_a_setting_the_encoder_does_not_have_is_refused(tmp_path):

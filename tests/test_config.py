@@ -64,6 +64,7 @@ def test_missing_and_invalid_yaml(tmp_path):
     ({"family": "tfidf", "actor_epochs": 2}, "(it applies to model.actors: true)"),
     ({"family": "tfidf", "hidden_dropout": 0.0}, "model.hidden_dropout is set but family 'tfidf' does not use it"),
     ({"family": "transformer", "actor_layers": 3}, "(it applies to model.actors: true)"),
+    ({"family": "tfidf", "layers": 2}, "model.layers is set but family 'tfidf' does not use it"),
 ])
 def test_a_model_key_the_family_ignores_is_an_error(model, message):
     with pytest.raises(ConfigError) as e:

@@ -97,6 +97,26 @@ def test_dropout_settings_reach_the_encoder_and_the_saved_config(tiny_data, tiny
     assert _fit(tiny_data, "transformer", tiny_bert).model_.config.hidden_dropout_prob == 0.1
 
 
+def test_a_shallower_encoder_trains_saves_and_loads_with_its_lowest_layers(tiny_data, tiny_bert, tmp_path):
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    from communique.config import config_from_dict
+    from communique.models import load_model
+
+    raw = tiny_config(tiny_data, "transformer", tiny_bert, learning_rate=0.0).to_dict()
+    raw["model"]["layers"] = 1
+    model = build_model(config_from_dict(raw)).fit(load_labelled([tiny_data["train"]]))
+    assert model.model_.config.num_hidden_layers == 1 and len(model.model_.bert.encoder.layer) == 1
+    pretrained = dict(AutoModelForSequenceClassification.from_pretrained(tiny_bert).named_parameters())
+    kept = model.model_.bert.encoder.layer[0].attention.self.query.weight.detach().cpu()
+    assert torch.equal(kept, pretrained["bert.encoder.layer.0.attention.self.query.weight"].detach())  # the lowest
+    model.save(tmp_path / "m")
+    assert json.loads((tmp_path / "m/config.json").read_text())["num_hidden_layers"] == 1
+    texts = [r["text"] for r in load_labelled([tiny_data["dev"]])][:4]
+    assert load_model(tmp_path / "m").predict(texts) == model.predict(texts)
+
+
 def test_freezing_more_layers_than_the_encoder_has_is_an_error(tiny_data, tiny_bert):
     from communique.errors import ConfigError
 

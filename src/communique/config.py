@@ -53,6 +53,8 @@ class ModelConfig:
                                     f"or {SHARED_ENCODER!r}: the transformer family's own encoder, trained once for "
                                     "stance and spans")
     actor_epochs: float = _f(3.0, "maximum epochs of a separate tagger (early stopping on dev tag F1)", min=0.01)
+    layers: int = _f(0, "keep only this many lowest layers of the encoder (0 = all): each layer costs training and "
+                        "scoring time (transformer)", min=0)
     actor_layers: int = _f(0, "keep only this many lowest layers of a separate tagger's encoder (0 = all): "
                               "finding names needs less depth than stance, and each layer costs training "
                               "and scoring time", min=0)
@@ -192,7 +194,7 @@ def config_from_dict(raw: dict[str, Any], source: str = "config", check_packages
 
 
 # The model keys each family reads; the actor keys apply to every family once model.actors is on.
-FAMILY_KEYS = {"transformer": {"pretrained", "max_length", "hidden_dropout", "attention_dropout"},
+FAMILY_KEYS = {"transformer": {"pretrained", "max_length", "hidden_dropout", "attention_dropout", "layers"},
                "tfidf": {"c", "ngram_max", "min_df"},
                "embedding": {"pretrained", "max_length", "c"}, "ensemble": {"members"}}
 ACTOR_KEYS = {"actor_table", "actor_encoder", "actor_epochs", "actor_layers", "max_length", "hidden_dropout",

@@ -158,7 +158,7 @@ class ActorTagger:
         model = AutoModelForTokenClassification.from_pretrained(
             source, num_labels=len(TAGS), id2label=dict(enumerate(TAGS)), label2id={t: i for i, t in enumerate(TAGS)},
             ignore_mismatched_sizes=True, trust_remote_code=False,
-            **encoder_settings(source, *dropout, layers), **training_attention())
+            **encoder_settings(source, *dropout, layers, layers_key="actor_layers"), **training_attention())
         freeze(model, tc.freeze_embeddings, tc.frozen_layers)
         self = cls(model, tokenizer, max_length)
 

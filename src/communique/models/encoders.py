@@ -68,20 +68,20 @@ def freeze(model, embeddings: bool = False, layers: int = 0) -> int:
 # DistilBERT). An architecture with none of them refuses the setting instead of ignoring it.
 _KEYS = {"hidden_dropout": ("hidden_dropout_prob", "dropout"),
          "attention_dropout": ("attention_probs_dropout_prob", "attention_dropout"),
-         "actor_layers": ("num_hidden_layers", "n_layers")}
+         "layers": ("num_hidden_layers", "n_layers")}
 
 
 def encoder_settings(source: str, hidden_dropout: float | None = None, attention_dropout: float | None = None,
-                     layers: int = 0) -> dict[str, float | int]:
+                     layers: int = 0, layers_key: str = "layers") -> dict[str, float | int]:
     """Keyword arguments for ``from_pretrained`` that set the encoder's dropout on hidden states and on
     attention weights (None: its own) and keep only its ``layers`` lowest layers (0: all), checked
-    against its config."""
+    against its config. ``layers_key``: the config field that set ``layers``, for the error."""
     from transformers import AutoConfig
 
     from ..errors import ConfigError
 
     wanted = {"hidden_dropout": hidden_dropout, "attention_dropout": attention_dropout,
-              "actor_layers": layers or None}
+              "layers": layers or None}
     wanted = {k: v for k, v in wanted.items() if v is not None}
     if not wanted:
         return {}
@@ -90,9 +90,10 @@ def encoder_settings(source: str, hidden_dropout: float | None = None, attention
     for setting, value in wanted.items():
         name = next((k for k in _KEYS[setting] if hasattr(config, k)), None)
         if name is None:
-            raise ConfigError(f"model.{setting}: {type(config).__name__} has no such setting")
-        if setting == "actor_layers" and value > getattr(config, name):
-            raise ConfigError(f"model.actor_layers: {value}, but the encoder has only {getattr(config, name)} layers")
+            raise ConfigError(f"model.{layers_key if setting == 'layers' else setting}: {type(config).__name__} "
+                              "has no such setting")
+        if setting == "layers" and value > getattr(config, name):
+            raise ConfigError(f"model.{layers_key}: {value}, but the encoder has only {getattr(config, name)} layers")
         out[name] = value
     return out
 

@@ -65,7 +65,7 @@ class TransformerModel(StanceModel):
 
     config_keys: ClassVar[dict[str, str]] = {
         "pretrained": "model.pretrained", "max_length": "model.max_length", "hidden_dropout": "model.hidden_dropout",
-        "attention_dropout": "model.attention_dropout",
+        "attention_dropout": "model.attention_dropout", "layers": "model.layers",
         **{name: f"training.{name}" for name in (
             "epochs", "batch_size", "grad_accum", "learning_rate", "weight_decay", "warmup_ratio", "class_weighted",
             "patience", "precision", "seed", "group_by_length", "freeze_embeddings", "frozen_layers", "report_to")}}
@@ -76,8 +76,9 @@ class TransformerModel(StanceModel):
                  precision: str = "auto", seed: int = 13, group_by_length: bool = True,
                  freeze_embeddings: bool = False, frozen_layers: int = 0, report_to: str = "none",
                  runtime: str = "torch", inference_batch_size: int = 64, hidden_dropout: float | None = None,
-                 attention_dropout: float | None = None):
+                 attention_dropout: float | None = None, layers: int = 0):
         self.pretrained = pretrained
+        self.layers = layers  # keep only the encoder's lowest N layers (0: all)
         self.hidden_dropout, self.attention_dropout = hidden_dropout, attention_dropout  # None: the encoder's own
         self.max_length = max_length
         self.epochs = epochs
@@ -111,7 +112,7 @@ class TransformerModel(StanceModel):
         source = resolve_pretrained(self.pretrained)
         self.path_: Path | None = None  # where the saved model lives (the ONNX export is cached there)
         self.tokenizer_ = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
-        settings = {**encoder_settings(source, self.hidden_dropout, self.attention_dropout), **training_attention()}
+        settings = {**encoder_settings(source, self.hidden_dropout, self.attention_dropout, self.layers), **training_attention()}
         model = AutoModelForSequenceClassification.from_pretrained(
             source, num_labels=len(LABELS), id2label=dict(enumerate(LABELS)), label2id=LABEL2ID,
             ignore_mismatched_sizes=True, trust_remote_code=False, **settings)
