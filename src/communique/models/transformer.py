@@ -112,7 +112,8 @@ class TransformerModel(StanceModel):
         source = resolve_pretrained(self.pretrained)
         self.path_: Path | None = None  # where the saved model lives (the ONNX export is cached there)
         self.tokenizer_ = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
-        settings = {**encoder_settings(source, self.hidden_dropout, self.attention_dropout, self.layers), **training_attention()}
+        settings = {**encoder_settings(source, self.hidden_dropout, self.attention_dropout, self.layers),
+                    **training_attention()}
         model = AutoModelForSequenceClassification.from_pretrained(
             source, num_labels=len(LABELS), id2label=dict(enumerate(LABELS)), label2id=LABEL2ID,
             ignore_mismatched_sizes=True, trust_remote_code=False, **settings)
